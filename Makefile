@@ -1,0 +1,43 @@
+# The CNN Book: two commands.
+#   make book   set up .venv from requirements.txt and build the executed book into _build/html
+#   make test   set up .venv and run every test: unit, property-based and doctests, a clean
+#               build that executes every notebook (warnings are errors), then the browser tests
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JB     := $(BIN)/jupyter-book
+export PYTHONHASHSEED := 0
+# Keep BLAS and torch from fighting over the cores (see bench/README.md).
+export OMP_NUM_THREADS ?= 1
+export MPLBACKEND := Agg
+
+.PHONY: book test unit build-clean browser env clean
+
+env: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(JB) build . -W -n --keep-going
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --ignore=tests/browser
+
+build-clean: $(STAMP)
+	rm -rf _build
+	$(JB) build . -W -n --keep-going
+
+browser: $(STAMP)
+	$(BIN)/python -m pytest -q tests/browser
+
+test: unit build-clean browser
+
+clean:
+	rm -rf _build

@@ -1,0 +1,16 @@
+"""Checkers for the book's coding exercises: they say *what* is wrong, not just "incorrect".
+
+A checker takes a student's answer (an array, a number or a function) and returns a
+:class:`Feedback`: truthy when the answer is right, shown as a short diagnosis in a
+notebook, so that ``assert check_...(answer)`` fails with that diagnosis as its message.
+The diagnoses look for the usual slips: a wrong shape (and which formula it comes from),
+a kernel that was not flipped, an output shifted or trimmed by one, a near miss.
+
+One submodule per part of the chapter; every checker is importable from here:
+
+``signals``   6.1–6.2, one-dimensional convolution, LTI systems, probability
+``matrices``  6.2, Toeplitz matrices, 2-D and volume convolutions, Sobel
+"""
+from ._base import Feedback, call_student, check_output_shape, compare_arrays
+from .signals import *  # noqa: F401,F403
+from .matrices import *  # noqa: F401,F403
