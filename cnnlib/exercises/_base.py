@@ -81,7 +81,7 @@ def compare_arrays(answer, expected, *, what: str = "Your answer",
     ✘ Your answer has the right shape but its values are off: it matches what you get when the kernel was not flipped.
     """
     arr, problem = _to_array(answer, what)
-    if problem:
+    if problem is not None:
         return problem
     expected = np.asarray(expected, dtype=float)
     if arr.shape != expected.shape:

@@ -30,7 +30,7 @@ def check_convolve1d(student_fn: Callable) -> Feedback:
              (rng.normal(size=1), rng.normal(size=6))]
     for k, (f, g) in enumerate(cases, start=1):
         got, problem = call_student(student_fn, f.copy(), g.copy())
-        if problem:
+        if problem is not None:
             return problem
         expected = conv.convolve1d(f, g)
         n, m = len(f), len(g)
