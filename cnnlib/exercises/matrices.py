@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import conv
+from .._validation import check_choice
 from ._base import Feedback, compare_arrays
 
-__all__ = ["check_toeplitz", "check_convolve2d"]
+__all__ = ["check_toeplitz", "check_convolve2d", "check_volume_convolve", "check_separable_sobel"]
 
 
 def check_toeplitz(answer, f, n: int) -> Feedback:
@@ -50,4 +51,80 @@ def check_convolve2d(answer, W, x) -> Feedback:
         shape_hints={(M_h + K_h - 1, M_v + K_v - 1): "that is the 'full' size (6.5); the layer's 'valid' size is (6.6): M - K + 1",
                      (M_h - K_h, M_v - K_v): "missing the + 1 in M - K + 1 (6.6)",
                      (M_h, M_v): "that is the input's size: without padding the output shrinks to M - K + 1"},
+    )
+
+
+def check_volume_convolve(answer, W, x) -> Feedback:
+    """Check the volume convolution ``W * x`` of Eq. (6.9), which flips all three axes.
+
+    Diagnoses the usual conventions mixed up: pairing kernel channel ``i`` with input
+    channel ``i`` as Eq. (6.10) is written and layers do (no flip along depth), no flip at
+    all (a 3-D cross-correlation), and a depth axis dropped when ``K_c == M_c``.
+
+    >>> rng = np.random.default_rng(1)
+    >>> W, x = rng.normal(size=(3, 2, 2)), rng.normal(size=(3, 4, 5))
+    >>> check_volume_convolve(conv.volume_convolve(W, x), W, x)
+    ✔ Correct: the volume convolution matches (shape (1, 3, 4)).
+    >>> check_volume_convolve(conv.channel_sum_convolve(W, x)[None], W, x)
+    ✘ The volume convolution has the right shape but its values are off: it matches what you get when channel i of W met channel i of x: that is the pairing of (6.10) as written (and of deep-learning layers), but (6.9) flips the depth axis too, so kernel channel K_c - 1 - i meets input channel i.
+    >>> check_volume_convolve(conv.channel_sum_convolve(W[::-1], x), W, x)
+    ✘ The volume convolution has shape (3, 4); expected shape (1, 3, 4).
+      hint: (6.8) keeps a depth axis of length M_c - K_c + 1 = 1: add it back with z[None]
+    """
+    W = np.asarray(W, dtype=float)
+    x = np.asarray(x, dtype=float)
+    expected = conv.volume_convolve(W, x)
+    (K_c, K_h, K_v), (M_c, M_h, M_v) = W.shape, x.shape
+    out = expected.shape
+    return compare_arrays(
+        answer, expected, what="The volume convolution",
+        variants={
+            "channel i of W met channel i of x: that is the pairing of (6.10) as written (and of "
+            "deep-learning layers), but (6.9) flips the depth axis too, so kernel channel "
+            "K_c - 1 - i meets input channel i": conv.volume_convolve(W[::-1], x),
+            "the kernel was not flipped at all: that is a 3-D cross-correlation": conv.volume_convolve(W[::-1, ::-1, ::-1], x),
+            "only the depth axis was flipped, not the two spatial axes": conv.volume_convolve(W[:, ::-1, ::-1], x),
+        },
+        shape_hints={out[1:]: f"(6.8) keeps a depth axis of length M_c - K_c + 1 = {out[0]}: add it back with z[None]",
+                     (M_c + K_c - 1, M_h + K_h - 1, M_v + K_v - 1): "that is the 'full' size; (6.8) is M - K + 1 along each axis",
+                     (M_c - K_c, M_h - K_h, M_v - K_v): "missing the + 1 in (6.8)"},
+    )
+
+
+def check_separable_sobel(answer, image, direction: str = "vertical") -> Feedback:
+    """Check Sobel edges computed with two 1-D convolutions (a smoothing and a derivative).
+
+    ``answer`` should equal ``filters.sobel_edges(image, direction)``: the 'valid' 2-D
+    convolution (6.7) of a grey ``image`` with ``SOBEL_VERTICAL`` (``[1, 2, 1]`` down the
+    columns times ``[1, 0, -1]`` along the rows) or ``SOBEL_HORIZONTAL``.
+
+    >>> from cnnlib import filters
+    >>> img = np.add.outer(np.arange(5.0) ** 2, np.arange(6.0) ** 3)
+    >>> check_separable_sobel(filters.sobel_edges(img, "vertical"), img)
+    ✔ Correct: your edge map matches (shape (3, 4)).
+    >>> check_separable_sobel(filters.sobel_edges(img, "horizontal"), img)
+    ✘ Your edge map has the right shape but its values are off: it matches what you get when the smoothing and the derivative swapped axes: that is the other direction's kernel (W^(h) instead of W^(v)).
+    """
+    from .. import filters
+
+    x = np.asarray(image, dtype=float)
+    check_choice(direction, "direction", ("vertical", "horizontal"))
+    other = "horizontal" if direction == "vertical" else "vertical"
+    expected = filters.sobel_edges(x, direction)
+    kernel = filters.SOBEL_VERTICAL if direction == "vertical" else filters.SOBEL_HORIZONTAL
+    names = {"vertical": "W^(v)", "horizontal": "W^(h)"}
+    M_h, M_v = x.shape
+    if direction == "vertical":  # derivative along the rows only, trimmed to the valid size
+        no_smoothing = conv.convolve2d([[1.0, 0.0, -1.0]], x)[1:-1]
+    else:
+        no_smoothing = conv.convolve2d([[1.0], [0.0], [-1.0]], x)[:, 1:-1]
+    return compare_arrays(
+        answer, expected, what="Your edge map",
+        variants={f"the smoothing and the derivative swapped axes: that is the other direction's kernel "
+                  f"({names[other]} instead of {names[direction]})": filters.sobel_edges(x, other),
+                  "the derivative [1, 0, -1] was not flipped (a cross-correlation): the sign of every response flips":
+                  conv.cross_correlate2d(kernel, x),
+                  "the smoothing [1, 2, 1] was left out: that is a plain central difference": no_smoothing},
+        shape_hints={(M_h + 2, M_v + 2): "that is the 'full' size (6.5); use mode='valid'",
+                     (M_h, M_v): "that is the 'same' size; the 'valid' size (6.6) is M - 2 on each side"},
     )
