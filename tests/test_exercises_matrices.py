@@ -37,6 +37,15 @@ def test_check_toeplitz_against_scipy(m, n, seed):
     assert not fb and "shape" in str(fb)
 
 
+def test_check_toeplitz_spots_f_along_the_rows():
+    f, n = np.array([1.0, 2.0, 3.0]), 6
+    rows = np.zeros((len(f) + n - 1, n))
+    for i in range(n):                       # the slip: row i holds f from column i on
+        rows[i, i:i + len(f)] = f[: n - i]
+    fb = exercises.check_toeplitz(rows, f, n)
+    assert not fb and "f runs along the rows" in str(fb)
+
+
 @settings(max_examples=25, deadline=None)
 @given(K_h=st.integers(2, 4), K_v=st.integers(2, 4), extra_h=st.integers(0, 3), extra_v=st.integers(0, 3), seed=st.integers(0, 2**16))
 def test_check_convolve2d_against_scipy(K_h, K_v, extra_h, extra_v, seed):

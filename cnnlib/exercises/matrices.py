@@ -19,13 +19,16 @@ def check_toeplitz(answer, f, n: int) -> Feedback:
     >>> check_toeplitz(conv.toeplitz(f, 6).T, f, 6)
     ✘ The matrix has shape (6, 8); expected shape (8, 6).
       hint: the shape is transposed: rows and columns swapped?
+    >>> check_toeplitz(conv.toeplitz(f, 6)[::-1, ::-1], f, 6)
+    ✘ The matrix has the right shape but its values are off: it matches what you get when f is placed in reverse order down each column (f was flipped twice).
     """
     f = np.asarray(f, dtype=float)
     expected = conv.toeplitz(f, n)
     return compare_arrays(
         answer, expected, what="The matrix",
         variants={"f is placed in reverse order down each column (f was flipped twice)": conv.toeplitz(f[::-1], n),
-                  "f runs along the rows instead of down the columns": conv.toeplitz(f, n)[::-1, ::-1]},
+                  "f runs along the rows (T[i, j] = f[j - i]) instead of down the columns (T[i, j] = f[i - j])":
+                  conv.toeplitz(f, len(f) + n - 1)[:n].T},
         shape_hints={(n, n): "T(f) has len(f) + n - 1 rows, one per coefficient of the product"},
     )
 
