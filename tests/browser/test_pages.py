@@ -1,0 +1,81 @@
+"""Every page of the built book works in a browser with no internet (see checks.py)."""
+import pytest
+
+import checks
+from conftest import HTML_DIR, PAGES
+
+
+def test_book_is_built():
+    assert (HTML_DIR / "index.html").exists(), f"no built book at {HTML_DIR}: run `make book`"
+    assert len(PAGES) >= 2, f"only {PAGES} found under {HTML_DIR}"
+
+
+def test_page_loads_offline(visit_page, page_rel):
+    """No request leaves 127.0.0.1, none fails, no uncaught exception, no console error."""
+    problems = visit_page(page_rel)["loads"]
+    assert not problems, f"{page_rel}:\n  " + "\n  ".join(problems)
+
+
+def test_page_math_renders(visit_page, page_rel):
+    """Every formula is typeset by the local MathJax, tags (6.k) included; no raw TeX is left."""
+    problems = visit_page(page_rel)["math"]
+    assert not problems, f"{page_rel}:\n  " + "\n  ".join(problems)
+
+
+def test_page_images_load(visit_page, page_rel):
+    """Every <img> loads (naturalWidth > 0) and every figure has a caption."""
+    problems = visit_page(page_rel)["images"]
+    assert not problems, f"{page_rel}:\n  " + "\n  ".join(problems)
+
+
+def test_page_solutions_open(visit_page, page_rel):
+    """Dropdown solutions start hidden and open on click."""
+    problems = visit_page(page_rel)["solutions"]
+    assert not problems, f"{page_rel}:\n  " + "\n  ".join(problems)
+
+
+def test_page_launch_buttons(visit_page, page_rel):
+    """Notebook pages link to Binder and Colab for this repository, branch and notebook."""
+    problems = visit_page(page_rel)["launch"]
+    assert not problems, f"{page_rel}:\n  " + "\n  ".join(problems)
+
+
+def test_notebook_pages_embed_widget_state(html_dir):
+    """Pages with widget views carry the widget state (saved by nbclient at build time)."""
+    missing = []
+    for rel in PAGES:
+        text = (html_dir / rel).read_text(encoding="utf-8")
+        if "application/vnd.jupyter.widget-view+json" in text and \
+                'type="application/vnd.jupyter.widget-state+json"' not in text:
+            missing.append(rel)
+    assert not missing, f"widget views without embedded state: {missing}"
+
+
+FLIP_SLIDE_PAGE = "chapters/6-2-convolution/index.html"
+
+
+def test_flip_slide_explorer_responds(html_dir, fresh_page):
+    """The flip-and-slide explorer of Section 6.2 works without a kernel: moving its slider
+    changes the value it shows."""
+    assert (html_dir / FLIP_SLIDE_PAGE).exists(), f"{FLIP_SLIDE_PAGE} is not in the build"
+    page, visit = fresh_page(FLIP_SLIDE_PAGE)
+    problems = checks.check_loads_cleanly(visit) + checks.check_slider_widget(
+        page, "cnnlib-flip-slide", "cnnlib-flip-slide-value")
+    assert not problems, "\n".join(problems)
+
+
+def _pages_with(marker):
+    return [rel for rel in PAGES if marker in (HTML_DIR / rel).read_text(encoding="utf-8")]
+
+
+def test_conv_arithmetic_explorer_responds(html_dir, fresh_page):
+    """The convolution-arithmetic explorer of Section 6.3 works without a kernel."""
+    pages = _pages_with("cnnlib-conv-arithmetic")
+    if not pages:
+        pytest.skip("no page of this build embeds conv_arithmetic_explorer() yet "
+                    "(Section 6.3 explorer, root class cnnlib-conv-arithmetic)")
+    for rel in pages:
+        page, visit = fresh_page(rel)
+        problems = checks.check_loads_cleanly(visit) + checks.check_slider_widget(
+            page, "cnnlib-conv-arithmetic", "cnnlib-conv-arithmetic-output")
+        assert not problems, f"{rel}:\n" + "\n".join(problems)
