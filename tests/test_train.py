@@ -1,0 +1,221 @@
+"""cnnlib.train: fit learns, is reproducible, evaluate/predict agree with manual computations."""
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+matplotlib.use("Agg")
+
+from cnnlib import train  # noqa: E402
+from cnnlib.data import ImageDataset  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def _blobs(n=120, seed=0):
+    """Three well-separated Gaussian blobs in 4-D: a problem a linear model solves."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 3
+    centres = torch.tensor([[3.0, 0, 0, 0], [0, 3.0, 0, 0], [0, 0, 3.0, 0]])
+    return centres[y] + 0.5 * torch.randn(n, 4, generator=g), y
+
+
+def _tiny_cnn(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout(0.2),
+                         nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+
+
+def _images(n=64, seed=0):
+    """Bright-top vs bright-bottom 6x6 images."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 2
+    X = 0.3 * torch.rand(n, 1, 6, 6, generator=g)
+    X[y == 0, :, :3] += 1.0
+    X[y == 1, :, 3:] += 1.0
+    return ImageDataset(X, y, "synthetic")
+
+
+def test_fit_reduces_the_loss_and_learns():
+    X, y = _blobs()
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    before = train.evaluate(model, (X, y))["loss"]
+    h = train.fit(model, (X, y), (X, y), epochs=5, batch_size=16, lr=0.05, device="cpu", progress=False)
+    assert h.epochs == 5 and len(h.val_loss) == 5 and len(h.seconds) == 5 and len(h.lr) == 5
+    assert h.train_loss[-1] < h.train_loss[0] and h.val_loss[-1] < before
+    assert h.val_accuracy[-1] > 0.95 and h.n_train == 120 and h.device == "cpu"
+
+
+@pytest.mark.parametrize("optimizer, schedule", [("adam", "onecycle"), ("adamw", "constant"), ("sgd", "onecycle")])
+def test_fit_with_each_optimizer_and_schedule(optimizer, schedule):
+    ds = _images()
+    model = _tiny_cnn()
+    h = train.fit(model, ds, ds, epochs=4, batch_size=16, lr=0.01, optimizer=optimizer, schedule=schedule,
+                  weight_decay=1e-4, device="cpu", progress=False)
+    assert h.val_accuracy[-1] == 1.0
+    if schedule == "onecycle":  # one cycle ends far below its peak
+        assert h.lr[-1] < 0.01 / 100
+
+
+def test_fit_is_reproducible_on_cpu():
+    """Same initialisation and seed: the same history, to the last bit (dropout and BN included)."""
+    ds = _images()
+    runs = []
+    for _ in range(2):
+        model = _tiny_cnn(seed=1)
+        h = train.fit(model, ds, ds, epochs=3, batch_size=10, lr=0.01, device="cpu", seed=5, progress=False)
+        runs.append((h.train_loss, h.val_loss, [p.detach().clone() for p in model.parameters()]))
+    assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][2], runs[1][2]))
+    other = train.fit(_tiny_cnn(seed=1), ds, epochs=3, batch_size=10, lr=0.01, device="cpu", seed=6, progress=False)
+    assert other.train_loss != runs[0][0]
+
+
+def test_fit_accepts_a_generic_dataset_and_a_progress_bar(capsys):
+    X, y = _blobs(30)
+    ds = torch.utils.data.TensorDataset(X, y)
+    torch.manual_seed(0)
+    h = train.fit(nn.Linear(4, 3), ds, epochs=2, batch_size=8, device="cpu", progress=True)
+    assert h.epochs == 2 and h.val_loss == []
+    assert "epoch 2/2" in capsys.readouterr().err
+
+
+def test_fit_skips_a_last_batch_of_one_for_batch_norm():
+    ds = _images(n=17)
+    h = train.fit(_tiny_cnn(), ds, epochs=1, batch_size=8, device="cpu", progress=False)
+    assert h.n_train == 16
+
+
+def test_fit_trains_only_unfrozen_parameters():
+    model = _tiny_cnn()
+    train.freeze(model[0])
+    frozen = model[0].weight.detach().clone()
+    head = model[5].weight.detach().clone()
+    train.fit(model, _images(), epochs=1, batch_size=16, device="cpu", progress=False)
+    assert torch.equal(model[0].weight, frozen) and not torch.equal(model[5].weight, head)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 40), k=st.integers(2, 5), batch_size=st.integers(1, 50), seed=st.integers(0, 1000))
+def test_evaluate_matches_a_manual_computation(n, k, batch_size, seed):
+    g = torch.Generator().manual_seed(seed)
+    X, y = torch.randn(n, 3, generator=g, dtype=torch.float64), torch.randint(0, k, (n,), generator=g)
+    model = nn.Linear(3, k).double()
+    got = train.evaluate(model, (X, y), batch_size=batch_size)
+    with torch.no_grad():
+        logits = model(X).numpy()
+    logp = logits - logits.max(1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(1, keepdims=True))
+    assert math.isclose(got["loss"], -logp[np.arange(n), y.numpy()].mean(), rel_tol=1e-9, abs_tol=1e-12)
+    assert got["accuracy"] == np.mean(logits.argmax(1) == y.numpy())
+    np.testing.assert_array_equal(train.predict(model, X, batch_size=batch_size).numpy(), logits.argmax(1))
+
+
+def test_evaluate_uses_eval_mode_and_restores_training_mode():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.9))
+    X, y = _blobs(50)
+    model.train()
+    a, b = train.evaluate(model, (X, y)), train.evaluate(model, (X, y))
+    assert a == b and model.training
+
+
+def test_get_device_order(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert train.get_device() == torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert train.get_device() == torch.device("mps")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert train.get_device() == torch.device("cpu")
+
+
+def test_history_and_plot():
+    h = train.History(train_loss=[1.0, 0.5], train_accuracy=[0.5, 0.8], val_loss=[1.1, 0.7],
+                      val_accuracy=[0.4, 0.7], seconds=[2.0, 2.0], n_train=10)
+    assert h.images_per_second == 5.0 and set(h.as_dict()) == {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}
+    fig = train.plot_history(h, title="t")
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2
+
+
+def test_freeze_unfreeze_count():
+    net = nn.Sequential(nn.Conv2d(1, 6, 5), nn.Flatten(), nn.Linear(6, 2))
+    assert train.count_trainable(net) == 6 * 25 + 6 + 6 * 2 + 2
+    train.freeze(net[0])
+    assert train.count_trainable(net) == 14
+    train.unfreeze(net)
+    assert train.count_trainable(net) == 170
+
+
+X0, Y0 = torch.zeros(4, 2), torch.tensor([0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(epochs=0), ValueError, r"epochs must be a positive integer \(>= 1\), got 0"),
+    (dict(epochs=2.5), TypeError, "epochs must be an integer"),
+    (dict(batch_size=0), ValueError, "batch_size must be a positive integer"),
+    (dict(lr=-1.0), ValueError, "lr must be a positive number, got -1.0"),
+    (dict(lr=float("nan")), ValueError, "lr must be a positive number"),
+    (dict(weight_decay=-0.1), ValueError, "weight_decay must be a number >= 0"),
+    (dict(optimizer="rmsprop"), ValueError, "optimizer must be one of 'adam', 'adamw', 'sgd', got 'rmsprop'"),
+    (dict(optimizer=3), TypeError, "optimizer must be one of"),
+    (dict(schedule="cosine"), ValueError, "schedule must be one of 'constant', 'onecycle'"),
+    (dict(device="gpu0"), ValueError, "device must be None, a torch.device or a string"),
+    (dict(seed=-1), ValueError, "seed must be a non-negative integer"),
+])
+def test_fit_argument_errors(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        train.fit(nn.Linear(2, 2), (X0, Y0), **{"device": "cpu", "progress": False, **kwargs})
+
+
+@pytest.mark.parametrize("data, exc, match", [
+    ((torch.zeros(0, 2), torch.zeros(0, dtype=torch.long)), ValueError, "train_data must not be empty"),
+    ((torch.zeros(4, 2), torch.zeros(3, dtype=torch.long)), ValueError, "train_data has 4 inputs but 3 labels"),
+    ((torch.zeros(4, 2), torch.zeros(4)), ValueError, "labels must be a 1-D integer tensor"),
+    (torch.utils.data.TensorDataset(torch.zeros(0, 2), torch.zeros(0)), ValueError, "must not be empty, got a dataset of length 0"),
+    (None, TypeError, "train_data must be a dataset or an"),
+    ("digits", TypeError, "train_data must have .images and .labels"),
+])
+def test_fit_data_errors(data, exc, match):
+    with pytest.raises(exc, match=match):
+        train.fit(nn.Linear(2, 2), data, device="cpu", progress=False)
+
+
+def test_fit_val_data_and_model_errors():
+    with pytest.raises(ValueError, match="val_data has 4 inputs but 2 labels"):
+        train.fit(nn.Linear(2, 2), (X0, Y0), (X0, Y0[:2]), device="cpu", progress=False)
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module, got function"):
+        train.fit(lambda x: x, (X0, Y0), device="cpu", progress=False)
+    with pytest.raises(ValueError, match="model has no trainable parameters"):
+        train.fit(train.freeze(nn.Linear(2, 2)), (X0, Y0), device="cpu", progress=False)
+
+
+def test_other_errors():
+    with pytest.raises(ValueError, match="data must not be empty"):
+        train.predict(nn.Linear(2, 2), torch.zeros(0, 2))
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        train.evaluate(nn.Linear(2, 2), (X0, Y0), batch_size=0)
+    with pytest.raises(TypeError, match="history must be a History"):
+        train.plot_history({"loss": [1]})
+    with pytest.raises(ValueError, match="history must record at least one epoch"):
+        train.plot_history(train.History())
+    for fn in (train.freeze, train.unfreeze, train.count_trainable):
+        with pytest.raises(TypeError, match="module must be a torch.nn.Module|model must be a torch.nn.Module"):
+            fn("net")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fit_on_cuda_with_mixed_precision():
+    ds = _images(256)
+    model = _tiny_cnn()
+    h = train.fit(model, ds, ds, epochs=3, batch_size=32, lr=0.01, device="cuda", progress=False)
+    assert h.device.startswith("cuda") and h.val_accuracy[-1] > 0.95
+    assert next(model.parameters()).is_cuda
+    assert train.predict(model, ds).device.type == "cpu"
