@@ -162,7 +162,7 @@ def test_convolutionalize_slides_over_larger_inputs():
     # no padding, so each window of the large input is exactly what the original network sees
     torch.manual_seed(2)
     net = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(3, 4, 3), nn.ReLU(),
-                        nn.Flatten(), nn.Linear(4 * 3 * 3, 6), nn.ReLU(), nn.Linear(6, 5)).double().eval()
+                        nn.Flatten(), nn.Linear(4 * 2 * 2, 6), nn.ReLU(), nn.Linear(6, 5)).double().eval()
     fcn = models.convolutionalize(net, (1, 10, 10))
     big = torch.randn(1, 1, 14, 18, dtype=torch.float64)
     out = fcn(big)
