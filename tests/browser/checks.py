@@ -127,11 +127,12 @@ _WIDGETS_MISSING = f"""() => [...document.querySelectorAll('{_WIDGET_VIEWS}')].f
     .map(s => JSON.parse(s.textContent).model_id)"""
 
 
-def open_page(context, url: str, timeout_ms: int = 30_000):
+def open_page(context, url: str, timeout_ms: int = 30_000, settle_ms: int = 15_000):
     """Open ``url`` in a new tab of ``context`` and wait until it has settled.
 
     Settled: the load event and no network activity, MathJax's typesetting finished (when the
-    page loads MathJax) and every embedded widget rendered or failed. Returns (page, Visit).
+    page loads MathJax) and every embedded widget rendered; MathJax and the widgets get
+    ``settle_ms`` before they count as failed. Returns (page, Visit).
     """
     visit = Visit(url)
     page = context.new_page()
@@ -166,15 +167,19 @@ def open_page(context, url: str, timeout_ms: int = 30_000):
     page.on("response", on_response)
     page.goto(url, wait_until="load", timeout=timeout_ms)
     # MathJax 3 typesets after the load event; its startup promise resolves when done.
-    page.wait_for_function(
-        "() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)",
-        timeout=timeout_ms)
-    page.evaluate("() => window.MathJax ? window.MathJax.startup.promise.then(() => true) : true")
+    # (Sphinx sets window.MathJax to a configuration object before MathJax itself loads.)
+    if page.locator('script[src*="mathjax"]').count():
+        try:
+            page.wait_for_function("() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise",
+                                   timeout=settle_ms)
+            page.evaluate("() => window.MathJax.startup.promise.then(() => true)")
+        except Exception as exc:
+            visit.page_errors.append(f"MathJax did not start: {str(exc).splitlines()[0]}")
     # Embedded widgets: the html-manager puts a div.widget-subarea before each view's script
     # tag, then renders the view into it.
     if _has_widgets(page):
         try:
-            page.wait_for_function(_WIDGETS_RENDERED, timeout=15_000)
+            page.wait_for_function(_WIDGETS_RENDERED, timeout=settle_ms)
         except Exception:
             visit.widgets_missing = page.evaluate(_WIDGETS_MISSING)
     with contextlib.suppress(Exception):
@@ -229,7 +234,7 @@ def check_math(page, source_html: str | None = None) -> list[str]:
     problems = []
     math = result["math"]
     check_math.last_count = len(math)
-    if math and not page.evaluate("() => !!window.MathJax"):
+    if math and not page.evaluate("() => !!(window.MathJax && window.MathJax.startup)"):
         problems.append(f"{len(math)} formulas but MathJax did not load")
     for item in math:
         if not item["rendered"]:
