@@ -12,3 +12,234 @@ from ._validation import pair, positive_int
 __all__: list[str] = []
 
 # --- Section 6.4 additions below (layer tables); Section 6.3 code goes above this line ---
+
+__all__ += ["LayerRow", "LayerTable", "layer_table"]
+
+from dataclasses import dataclass  # noqa: E402
+
+from ._tables import render_html, render_markdown, render_text  # noqa: E402
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One row of :func:`layer_table`: a layer in the sense of Eq. (6.22), or a note.
+
+    Attributes
+    ----------
+    number : int or None
+        Layer number l (0 for the input); None for a note row such as the flattening.
+    kind : str
+        'Input', 'Convolution', 'Max-pooling', 'Average-pooling', 'Fully connected', or
+        the class name of another layer; '+ BatchNorm2d' and the like when a normalization
+        was folded into the layer before it.
+    output_shape : tuple of int
+        Shape of the layer's output without the batch axis, ``(M_c, M_h, M_v)`` or ``(N,)``.
+    neurons : int or None
+        Number of values in the output (None for the input).
+    parameters : int or None
+        Learned parameters (None for the input).
+    name : str
+        Dotted name of the module in the model.
+    trainable : bool
+        Whether the layer has learned parameters (counted in L_train, else in L_pool).
+    """
+
+    number: int | None
+    kind: str
+    output_shape: tuple
+    neurons: int | None
+    parameters: int | None
+    name: str = ""
+    trainable: bool = False
+
+
+class LayerTable:
+    """Table 6.1-style description of a network; prints as text, Markdown or HTML.
+
+    Attributes
+    ----------
+    rows : list of LayerRow
+        Input row, one row per layer, and note rows (the flattening).
+    """
+
+    header = ["Layer number", "Type of layer", "Output dimension", "Number of neurons", "Number of learned parameters"]
+
+    def __init__(self, rows):
+        self.rows = list(rows)
+
+    @property
+    def layers(self) -> list:
+        """The rows that are layers (numbered 1..L), without the input and the notes."""
+        return [r for r in self.rows if r.number is not None and r.number > 0]
+
+    @property
+    def total_neurons(self) -> int:
+        """Sum of the neurons of all layers (the input not included), as in Table 6.1."""
+        return sum(r.neurons for r in self.layers)
+
+    @property
+    def total_parameters(self) -> int:
+        """Sum of the learned parameters of all layers."""
+        return sum(r.parameters for r in self.layers)
+
+    @property
+    def counts(self) -> dict:
+        """The counts of Eq. (6.22): L, L_train, L_pool, L_conv, L_dense."""
+        layers = self.layers
+        L_conv = sum(r.kind.startswith("Convolution") for r in layers)
+        L_dense = sum(r.kind.startswith("Fully connected") for r in layers)
+        L_train = sum(r.trainable for r in layers)
+        return {"L": len(layers), "L_train": L_train, "L_pool": len(layers) - L_train,
+                "L_conv": L_conv, "L_dense": L_dense}
+
+    @staticmethod
+    def _fmt_shape(shape) -> str:
+        return f"{shape[0]:,}" if len(shape) == 1 else " × ".join(str(s) for s in shape)
+
+    def _cells(self):
+        out = []
+        for r in self.rows:
+            if r.number is None:
+                out.append(f"{r.kind} of length {r.neurons:,}")
+            else:
+                out.append([str(r.number), r.kind, self._fmt_shape(r.output_shape),
+                            "-" if r.neurons is None else f"{r.neurons:,}",
+                            "-" if r.parameters is None else f"{r.parameters:,}"])
+        return out
+
+    def _footer(self):
+        c = self.counts
+        return [f"Total: {self.total_neurons:,} neurons, {self.total_parameters:,} learned parameters",
+                "Eq. (6.22): " + ", ".join(f"{k} = {v}" for k, v in c.items())]
+
+    def __str__(self) -> str:
+        rows = [["", r, "", "", ""] if isinstance(r, str) else r for r in self._cells()]
+        return render_text(self.header, rows, self._footer())
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def to_markdown(self) -> str:
+        """The table in Markdown."""
+        rows = [["", f"*{r}*", "", "", ""] if isinstance(r, str) else r for r in self._cells()]
+        return render_markdown(self.header, rows, self._footer())
+
+    def _repr_html_(self) -> str:
+        return render_html(self.header, self._cells(), self._footer())
+
+    def to_dataframe(self):
+        """The layer rows as a pandas DataFrame (pandas imported on demand)."""
+        import pandas as pd
+        return pd.DataFrame([{"layer": r.number, "type": r.kind, "output": self._fmt_shape(r.output_shape),
+                              "neurons": r.neurons, "parameters": r.parameters, "name": r.name}
+                             for r in self.rows if r.number is not None])
+
+
+_KINDS = {"Conv2d": "Convolution", "MaxPool2d": "Max-pooling", "AvgPool2d": "Average-pooling",
+          "Linear": "Fully connected", "AdaptiveAvgPool2d": "Adaptive average pooling",
+          "AdaptiveMaxPool2d": "Adaptive max-pooling"}
+_NORMS = ("BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm2d", "LayerNorm", "LocalResponseNorm")
+
+
+def layer_table(model, input_shape) -> LayerTable:
+    """Table 6.1 for any Sequential-style network: one row per layer, with totals and Eq. (6.22).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network; it is run once on a zero input of ``input_shape`` (in eval mode, with
+        no gradient) to find every layer's output shape. A model on PyTorch's ``meta``
+        device is traced without any computation or memory for weights.
+    input_shape : tuple of int
+        Shape of one input without the batch axis, e.g. ``(3, 224, 224)``.
+
+    Returns
+    -------
+    LayerTable
+        Rows as in Table 6.1 of the chapter: the input (layer 0), then convolutions,
+        poolings and dense layers numbered 1..L, with a note row where the tensor is
+        flattened; ``.total_neurons``, ``.total_parameters`` and ``.counts``.
+
+    Notes
+    -----
+    What counts as a layer follows the chapter's Table 6.1 and Eq. (6.22): a convolution
+    or a dense layer (with its activation, which is not a layer of its own) is a
+    trainable layer; a pooling layer is a layer without parameters. Activations, dropout
+    and the flattening are not layers; a normalization with parameters (batch norm) is
+    folded into the layer before it. So ``L = L_train + L_pool`` and
+    ``L_train = L_conv + L_dense``. The neurons of a layer are the entries of its output
+    tensor; a convolution's parameters follow Eq. (6.23), ``M_c (M_c' K_h K_v + 1)``, and a
+    dense layer's ``N_in N_out + N_out``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from cnnlib import models
+    >>> table = layer_table(models.lenet5(), (1, 28, 28))
+    >>> print(table)  # doctest: +NORMALIZE_WHITESPACE
+    Layer number  Type of layer                 Output dimension  Number of neurons  Number of learned parameters
+    0             Input                         1 × 28 × 28                       -                             -
+    1             Convolution                   6 × 28 × 28                   4,704                           156
+    2             Max-pooling                   6 × 14 × 14                   1,176                             0
+    3             Convolution                   16 × 10 × 10                  1,600                         2,416
+    4             Max-pooling                   16 × 5 × 5                      400                             0
+                  Flattening to a vector of length 400
+    5             Fully connected               120                             120                        48,120
+    6             Fully connected               84                               84                        10,164
+    7             Fully connected               10                               10                           850
+    Total: 8,094 neurons, 61,706 learned parameters
+    Eq. (6.22): L = 7, L_train = 5, L_pool = 2, L_conv = 2, L_dense = 3
+    """
+    import torch
+    from torch import nn
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) == 0:
+        raise ValueError(f"input_shape must be a tuple such as (3, 224, 224) (no batch axis), got {input_shape!r}")
+    input_shape = tuple(positive_int(v, "input_shape") for v in input_shape)
+
+    calls = []
+    hooks = []
+    for name, module in model.named_modules():
+        if not list(module.children()):
+            def record(mod, inputs, output, name=name):  # returns None: the output is left alone
+                calls.append((name, mod, tuple(inputs[0].shape[1:]), tuple(output.shape[1:])))
+            hooks.append(module.register_forward_hook(record))
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    dtype = param.dtype if param is not None else torch.float32
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros((1, *input_shape), device=device, dtype=dtype))
+    except RuntimeError as exc:
+        raise ValueError(f"the model does not run on inputs of shape {input_shape}: {exc}") from None
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+
+    def size(shape):
+        n = 1
+        for s in shape:
+            n *= s
+        return n
+
+    rows = [LayerRow(0, "Input", input_shape, None, None, "input")]
+    for name, module, shape_in, shape_out in calls:
+        cls = type(module).__name__
+        n_params = sum(p.numel() for p in module.parameters())
+        if isinstance(module, nn.Flatten):
+            rows.append(LayerRow(None, "Flattening to a vector", shape_out, size(shape_out), None, name))
+            continue
+        if cls in _NORMS or (n_params == 0 and shape_in == shape_out and cls not in _KINDS):
+            if n_params and rows[-1].number:  # fold a normalization's gamma and beta into the layer before
+                last = rows[-1]
+                rows[-1] = LayerRow(last.number, f"{last.kind} + {cls}", last.output_shape, last.neurons,
+                                    last.parameters + n_params, last.name, True)
+            continue
+        number = 1 + max(r.number for r in rows if r.number is not None)
+        rows.append(LayerRow(number, _KINDS.get(cls, cls), shape_out, size(shape_out), n_params, name, n_params > 0))
+    return LayerTable(rows)
