@@ -5,3 +5,4 @@ that runs in the browser, so the explorer keeps responding in the rendered book 
 kernel (the widget state is embedded at build time), and works as any widget in Jupyter,
 JupyterLab, VS Code and Colab. Every explorer has a static matplotlib counterpart for print.
 """
+from ._flip_slide import FlipSlideExplorer, flip_slide_explorer, flip_slide_figure  # noqa: F401

@@ -1,0 +1,201 @@
+// Flip-and-slide explorer for the discrete convolution (f * g)(t) = sum_tau f(t - tau) g(tau), Eq. (6.1).
+// Everything is computed here, in the browser, from the synced traits f, g, t, preset and presets,
+// so the explorer keeps working in the static book without a kernel. No imports, no CDN.
+
+const SVG = "http://www.w3.org/2000/svg";
+const COLORS = { g: "#1f77b4", f: "#d62728", prod: "#9467bd", out: "#2ca02c", hi: "#ff7f0e" };
+
+function el(tag, attrs = {}, parent = null) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+// Full convolution: out[t] = sum_tau f[t - tau] g[tau], t = 0 .. m + n - 2.
+export function convolve(f, g) {
+  const out = new Array(f.length + g.length - 1).fill(0);
+  for (let i = 0; i < f.length; i++) for (let j = 0; j < g.length; j++) out[i + j] += f[i] * g[j];
+  return out;
+}
+
+// The terms of the sum at shift t: one entry per tau with both factors possibly non-zero.
+export function terms(f, g, t) {
+  const rows = [];
+  for (let tau = 0; tau < g.length; tau++) {
+    const k = t - tau;
+    if (k >= 0 && k < f.length) rows.push({ tau, f: f[k], g: g[tau], prod: f[k] * g[tau] });
+  }
+  return rows;
+}
+
+function fmt(x) {
+  const r = Math.round(x * 1000) / 1000;
+  return Object.is(r, -0) ? "0" : String(r);
+}
+
+// One lollipop panel: values[i] drawn at position xs[i] on a shared tau axis.
+function panel(svg, y0, h, label, xs, values, color, opts) {
+  const { x, lo, hi, width, yMax, highlight } = opts;
+  el("rect", { x: 0, y: y0, width, height: h, fill: "#fafafa", stroke: "#e0e0e0" }, svg);
+  const mid = y0 + h / 2;
+  const scale = (h / 2 - 10) / yMax;
+  el("line", { x1: x(lo) - 8, x2: x(hi) + 8, y1: mid, y2: mid, stroke: "#999" }, svg);
+  const text = el("text", { x: 6, y: y0 + 14, "font-size": 12, fill: color, "font-family": "sans-serif" }, svg);
+  text.textContent = label;
+  xs.forEach((pos, i) => {
+    const v = values[i];
+    const cx = x(pos);
+    const cy = mid - v * scale;
+    const c = highlight && highlight(pos) ? COLORS.hi : color;
+    el("line", { x1: cx, x2: cx, y1: mid, y2: cy, stroke: c, "stroke-width": 2 }, svg);
+    el("circle", { cx, cy, r: 3.5, fill: c }, svg);
+  });
+}
+
+function render({ model, el: root }) {
+  root.classList.add("cnnlib-flip-slide");
+  root.style.fontFamily = "sans-serif";
+  root.style.maxWidth = "720px";
+
+  const controls = document.createElement("div");
+  controls.style.display = "flex";
+  controls.style.flexWrap = "wrap";
+  controls.style.gap = "12px";
+  controls.style.alignItems = "center";
+  controls.style.marginBottom = "6px";
+  root.appendChild(controls);
+
+  const presetLabel = document.createElement("label");
+  presetLabel.textContent = "pair: ";
+  const select = document.createElement("select");
+  select.className = "cnnlib-flip-slide-preset";
+  presetLabel.appendChild(select);
+  controls.appendChild(presetLabel);
+
+  const sliderLabel = document.createElement("label");
+  sliderLabel.textContent = "t = ";
+  const slider = document.createElement("input");
+  slider.type = "range";
+  slider.step = "1";
+  slider.className = "cnnlib-flip-slide-t";
+  const tText = document.createElement("span");
+  sliderLabel.appendChild(tText);
+  sliderLabel.appendChild(slider);
+  controls.appendChild(sliderLabel);
+
+  const svg = el("svg", { width: "100%", role: "img" });
+  root.appendChild(svg);
+
+  const readout = document.createElement("div");
+  readout.style.fontFamily = "monospace";
+  readout.style.fontSize = "13px";
+  readout.style.marginTop = "4px";
+  const formula = document.createElement("span");
+  const value = document.createElement("b");
+  value.className = "cnnlib-flip-slide-value";
+  readout.appendChild(formula);
+  readout.appendChild(value);
+  root.appendChild(readout);
+
+  function fillPresets() {
+    const presets = model.get("presets") || {};
+    const current = model.get("preset");
+    select.replaceChildren();
+    const names = Object.keys(presets);
+    if (!names.includes(current)) {
+      const opt = document.createElement("option");
+      opt.value = current;
+      opt.textContent = current || "custom";
+      select.appendChild(opt);
+    }
+    for (const name of names) {
+      const opt = document.createElement("option");
+      opt.value = name;
+      opt.textContent = name;
+      select.appendChild(opt);
+    }
+    select.value = current;
+  }
+
+  function draw() {
+    const f = model.get("f");
+    const g = model.get("g");
+    const m = f.length, n = g.length;
+    const out = convolve(f, g);
+    const tMax = out.length - 1;
+    const t = Math.max(0, Math.min(tMax, model.get("t")));
+    slider.min = "0";
+    slider.max = String(tMax);
+    slider.value = String(t);
+    tText.textContent = `${t} `;
+
+    // Shared tau axis, wide enough for the flipped f at every shift.
+    const lo = -(m - 1), hi = m + n - 2;
+    const width = 700, left = 40, right = 20;
+    const x = (pos) => left + ((pos - lo) / Math.max(1, hi - lo)) * (width - left - right);
+    const yMaxIn = Math.max(1e-12, ...f.map(Math.abs), ...g.map(Math.abs));
+    const rows = terms(f, g, t);
+    const prodAll = [];
+    for (let tau = lo; tau <= hi; tau++) {
+      const k = t - tau;
+      const fv = k >= 0 && k < m ? f[k] : 0;
+      const gv = tau >= 0 && tau < n ? g[tau] : 0;
+      prodAll.push(fv * gv);
+    }
+    const taus = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+    const yMaxProd = Math.max(1e-12, ...prodAll.map(Math.abs));
+    const yMaxOut = Math.max(1e-12, ...out.map(Math.abs));
+    const h = 70, gap = 8;
+
+    svg.replaceChildren();
+    svg.setAttribute("viewBox", `0 0 ${width} ${4 * h + 3 * gap + 18}`);
+    const fShifted = taus.map((tau) => (t - tau >= 0 && t - tau < m ? f[t - tau] : 0));
+    const gPadded = taus.map((tau) => (tau >= 0 && tau < n ? g[tau] : 0));
+    const inWindow = (pos) => pos <= t && pos > t - m;
+    panel(svg, 0, h, "g(τ)", taus, gPadded, COLORS.g, { x, lo, hi, width, yMax: yMaxIn });
+    panel(svg, h + gap, h, `f(${t} − τ): f flipped, shifted to t = ${t}`, taus, fShifted, COLORS.f,
+      { x, lo, hi, width, yMax: yMaxIn, highlight: null });
+    panel(svg, 2 * (h + gap), h, "product f(t − τ) g(τ)", taus, prodAll, COLORS.prod,
+      { x, lo, hi, width, yMax: yMaxProd, highlight: inWindow });
+    panel(svg, 3 * (h + gap), h, "(f * g)(t); orange: the current t", out.map((_, i) => i), out, COLORS.out,
+      { x, lo, hi, width, yMax: yMaxOut, highlight: (pos) => pos === t });
+    // tau tick labels
+    for (const tau of taus) {
+      const lab = el("text", { x: x(tau), y: 4 * h + 3 * gap + 14, "font-size": 10, "text-anchor": "middle", fill: "#555" }, svg);
+      lab.textContent = String(tau);
+    }
+    const sum = rows.reduce((s, r) => s + r.prod, 0);
+    const shown = rows.filter((r) => r.prod !== 0).map((r) => `${fmt(r.f)}·${fmt(r.g)}`);
+    formula.textContent = `(f * g)(${t}) = Σ f(${t} − τ) g(τ) = ${shown.length ? shown.join(" + ") : "0"} = `;
+    value.textContent = fmt(sum);
+  }
+
+  function update() {
+    fillPresets();
+    draw();
+  }
+
+  slider.addEventListener("input", () => {
+    model.set("t", Number(slider.value));
+    model.save_changes();
+    draw();
+  });
+  select.addEventListener("change", () => {
+    const pair = (model.get("presets") || {})[select.value];
+    if (!pair) return;
+    model.set("preset", select.value);
+    model.set("f", pair.f);
+    model.set("g", pair.g);
+    model.set("t", Math.floor((pair.f.length + pair.g.length - 2) / 2));
+    model.save_changes();
+    update();
+  });
+  for (const name of ["f", "g", "t", "preset", "presets"]) model.on(`change:${name}`, update);
+  update();
+  return () => {
+    for (const name of ["f", "g", "t", "preset", "presets"]) model.off(`change:${name}`, update);
+  };
+}
+
+export default { render };

@@ -1,0 +1,126 @@
+"""The flip-and-slide explorer: Python traits and validation, the shipped ES module, the static figure.
+
+The browser side is exercised by tests/browser (moving the slider in the built book); here the
+JavaScript arithmetic is also run under Node when Node is installed, against numpy.convolve.
+"""
+import json
+import shutil
+import subprocess
+from importlib import resources
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import traitlets  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from cnnlib import widgets  # noqa: E402
+from cnnlib.widgets import _flip_slide  # noqa: E402
+
+JS = resources.files("cnnlib") / "_static" / "flip_slide.js"
+
+
+def test_esm_is_shipped_and_synced():
+    w = widgets.flip_slide_explorer()
+    source = JS.read_text(encoding="utf-8")
+    assert w._esm == source
+    assert "export default" in source and "render" in source
+    assert "import " not in source.replace("import.meta", ""), "the ES module must not import anything (offline book)"
+    for css_class in ("cnnlib-flip-slide", "cnnlib-flip-slide-value"):
+        assert css_class in source
+    assert 'type = "range"' in source
+    synced = {name for name in w.traits(sync=True)}
+    assert {"_esm", "f", "g", "t", "preset", "presets"} <= synced
+
+
+def test_defaults_and_presets():
+    w = widgets.flip_slide_explorer()
+    assert w.preset == "box * box = triangle"
+    np.testing.assert_array_equal(w.output(), [1, 2, 3, 4, 3, 2, 1])
+    assert w.t == 3 and w.value() == 4.0
+    for name, pair in _flip_slide.PRESETS.items():
+        w = widgets.flip_slide_explorer(preset=name)
+        assert w.f == pair["f"] and w.g == pair["g"] and w.preset == name
+        assert 0 <= w.t <= len(w.f) + len(w.g) - 2
+    custom = widgets.flip_slide_explorer([1, 2], [3, 4, 5], t=0)
+    assert custom.preset == "custom" and custom.f == [1.0, 2.0] and custom.value() == 3.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(m=st.integers(1, 8), n=st.integers(1, 8), seed=st.integers(0, 2**16), data=st.data())
+def test_value_is_eq_6_1_at_every_shift(m, n, seed, data):
+    rng = np.random.default_rng(seed)
+    f, g = rng.normal(size=m), rng.normal(size=n)
+    t = data.draw(st.integers(0, m + n - 2))
+    w = widgets.flip_slide_explorer(f, g, t=t)
+    by_definition = sum(f[t - tau] * g[tau] for tau in range(n) if 0 <= t - tau < m)
+    assert np.isclose(w.value(), by_definition)
+
+
+def test_validation():
+    with pytest.raises(ValueError, match="give both f and g"):
+        widgets.flip_slide_explorer([1, 2])
+    with pytest.raises(ValueError, match="preset must be one of .* got 'nope'"):
+        widgets.flip_slide_explorer(preset="nope")
+    with pytest.raises(ValueError, match="f must be a 1-D array"):
+        widgets.flip_slide_explorer([[1, 2]], [1])
+    with pytest.raises(TypeError, match="g must be an array of numbers"):
+        widgets.flip_slide_explorer([1], "abc")
+    with pytest.raises(ValueError, match="g must hold finite real numbers"):
+        widgets.flip_slide_explorer([1], [1, np.nan])
+    with pytest.raises(ValueError, match="f must have at most 40 entries"):
+        widgets.flip_slide_explorer(np.ones(41), [1])
+    with pytest.raises(ValueError, match=r"t must be between 0 and len\(f\) \+ len\(g\) - 2 = 3, got 4"):
+        widgets.flip_slide_explorer([1, 2], [1, 2, 3], t=4)
+    with pytest.raises(ValueError, match="t must be a non-negative integer"):
+        widgets.flip_slide_explorer([1, 2], [1, 2, 3], t=-1)
+    w = widgets.flip_slide_explorer()
+    with pytest.raises(ValueError, match="f must not be empty"):
+        w.f = []
+    with pytest.raises(traitlets.TraitError):
+        w.t = "3"
+
+
+def test_static_figure_panels():
+    fig = widgets.flip_slide_figure([1, 1, 1], [1, 2, 3, 4], [0, 2, 5])
+    assert isinstance(fig, matplotlib.figure.Figure)
+    assert len(fig.axes) == 9
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["t = 0", "t = 2", "t = 5"]
+    # the middle row writes the sum of the products, which is (f * g)(t)
+    sums = [t.get_text() for ax in fig.axes[3:6] for t in ax.texts]
+    assert sums == [f"sum = {v:.4g}" for v in np.convolve([1, 1, 1], [1, 2, 3, 4])[[0, 2, 5]]]
+    plt.close(fig)
+
+
+def test_static_figure_validation():
+    with pytest.raises(ValueError, match="ts must hold 1 to 8 shifts, got 0"):
+        widgets.flip_slide_figure([1], [1], [])
+    with pytest.raises(ValueError, match=r"every t in ts must be between 0 and len\(f\) \+ len\(g\) - 2 = 2"):
+        widgets.flip_slide_figure([1, 1], [1, 1], [3])
+    with pytest.raises(TypeError, match="ts must be a sequence of ints"):
+        widgets.flip_slide_figure([1, 1], [1, 1], [0.5])
+    with pytest.raises(ValueError, match="ts entry must be a non-negative integer"):
+        widgets.flip_slide_figure([1, 1], [1, 1], [-1])
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_javascript_arithmetic_matches_numpy(tmp_path):
+    rng = np.random.default_rng(3)
+    cases = [(rng.normal(size=m).tolist(), rng.normal(size=n).tolist()) for m, n in [(1, 1), (3, 5), (6, 2), (4, 4)]]
+    module = tmp_path / "flip_slide.mjs"
+    module.write_text(JS.read_text(encoding="utf-8"), encoding="utf-8")
+    script = tmp_path / "run.mjs"
+    script.write_text(
+        f"import {{ convolve, terms }} from {json.dumps(module.as_uri())};\n"
+        f"const cases = {json.dumps(cases)};\n"
+        "console.log(JSON.stringify(cases.map(([f, g]) => ({out: convolve(f, g),"
+        " sums: convolve(f, g).map((_, t) => terms(f, g, t).reduce((s, r) => s + r.prod, 0))}))));\n",
+        encoding="utf-8")
+    result = json.loads(subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout)
+    for (f, g), got in zip(cases, result):
+        np.testing.assert_allclose(got["out"], np.convolve(f, g), atol=1e-12)
+        np.testing.assert_allclose(got["sums"], np.convolve(f, g), atol=1e-12)
