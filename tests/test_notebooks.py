@@ -70,3 +70,37 @@ def test_every_notebook_is_in_the_toc():
     listed = set(_toc_files())
     missing = [str(p.relative_to(ROOT).with_suffix("")) for p in NOTEBOOKS if str(p.relative_to(ROOT).with_suffix("")) not in listed]
     assert not missing, f"notebooks missing from _toc.yml: {missing}"
+
+
+def test_every_toc_page_exists():
+    missing = [f for f in _toc_files() if not any((ROOT / (f + ext)).exists() for ext in (".ipynb", ".md"))]
+    assert not missing, f"_toc.yml lists pages that do not exist: {missing}"
+
+
+def _equation_tags():
+    """(chapter equation number, page) for every \\tag{6.k} in the book's sources."""
+    import re
+
+    tags = []
+    sources = NOTEBOOKS + sorted(ROOT.glob("*.md"))
+    for path in sources:
+        if path.suffix == ".ipynb":
+            text = "".join("".join(c["source"]) for c in _cells(path) if c["cell_type"] == "markdown")
+        else:
+            text = path.read_text()
+        tags += [(int(k), path.name) for k in re.findall(r"\\tag\{6\.(\d+)\}", text)]
+    return tags
+
+
+def test_chapter_equations_are_tagged_once_each():
+    """(6.1)-(6.26) (Sections 6.2-6.4) each carry their chapter number on exactly one page, with a target."""
+    tags = _equation_tags()
+    numbers = [k for k, _ in tags]
+    duplicated = sorted({(k, p) for k, p in tags if numbers.count(k) > 1})
+    assert not duplicated, f"equations tagged more than once: {duplicated}"
+    last = 28 if any("6-6" in f for f in _toc_files()) else 26
+    missing = sorted(set(range(1, last + 1)) - set(numbers))
+    assert not missing, f"chapter equations (6.k) not tagged anywhere: {missing}"
+    text = "".join(p.read_text() for p in NOTEBOOKS)
+    untargeted = [k for k in numbers if f"(eq-6-{k})=" not in text]
+    assert not untargeted, f"tagged equations without a '(eq-6-k)=' target: {untargeted}"
