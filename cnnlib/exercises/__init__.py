@@ -10,9 +10,11 @@ One submodule per part of the chapter; every checker is importable from here:
 
 ``signals``   6.1–6.2, one-dimensional convolution, LTI systems, probability
 ``matrices``  6.2, Toeplitz matrices, 2-D and volume convolutions, Sobel
+``overview``  6.1, dense parameter counts, diagonal edge kernels
 ``training``  6.4, batch and group normalization, dropout, confusion matrices, frozen layers
 """
 from ._base import Feedback, call_student, check_output_shape, compare_arrays
 from .signals import *  # noqa: F401,F403
 from .matrices import *  # noqa: F401,F403
 from .training import *  # noqa: F401,F403
+from .overview import *  # noqa: F401,F403

@@ -1,0 +1,174 @@
+"""Checkers for the exercises of Section 6.1 (overview): dense parameter counts, diagonal edge kernels.
+
+References
+----------
+B. Liquet, S. Moka and Y. Nazarathy, *Mathematical Engineering of Deep Learning*,
+Chapter 6, Section 6.1 (Figure 6.1, and the count p K + K of the VGG19 example).
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import conv
+from .._validation import check_choice, positive_int
+from ._base import Feedback
+
+__all__ = ["check_dense_parameter_count", "check_diagonal_kernel"]
+
+
+def _as_count(answer):
+    """Return ``answer`` as an int if it is a whole number, else None."""
+    if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
+        if isinstance(answer, np.ndarray) and answer.size == 1 and np.issubdtype(answer.dtype, np.number):
+            answer = answer.item()
+        else:
+            return None
+    if not np.isfinite(answer) or float(answer) != int(answer):
+        return None
+    return int(answer)
+
+
+def check_dense_parameter_count(answer, input_shape=(3, 224, 224), num_classes: int = 1000) -> Feedback:
+    """Check the number of learned parameters of one dense layer from an image to class scores.
+
+    The layer of the chapter's VGG19 comparison (Section 6.1): every one of the
+    ``p = C * H * W`` inputs is joined to every one of the ``K`` outputs by a weight, and
+    each output has a bias, so the count is ``p * K + K``.
+
+    Parameters
+    ----------
+    answer : int
+        The student's count.
+    input_shape : tuple of int, default (3, 224, 224)
+        Shape of one image, channels first, e.g. ``(C, H, W)`` or ``(H, W)``.
+    num_classes : int, default 1000
+        Number of classes ``K``.
+
+    Returns
+    -------
+    Feedback
+        Truthy when ``answer == p * K + K``; otherwise names the slip: biases left out,
+        one bias per input instead of per class, a channel forgotten, weights added
+        instead of multiplied, or the number of inputs given instead of the count.
+
+    Examples
+    --------
+    >>> check_dense_parameter_count(150_529_000)
+    ✔ Correct: p K + K = 150,528 × 1,000 + 1,000 = 150,529,000.
+    >>> check_dense_parameter_count(150_528_000)
+    ✘ 150,528,000 is p K: the weights only.
+      hint: each of the K = 1,000 outputs also has a bias: add K.
+    """
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) == 0:
+        raise ValueError(f"input_shape must be a tuple such as (3, 224, 224), got {input_shape!r}")
+    dims = [positive_int(d, "input_shape") for d in input_shape]
+    K = positive_int(num_classes, "num_classes")
+    p = int(np.prod(dims))
+    expected = p * K + K
+    got = _as_count(answer)
+    if got is None:
+        return Feedback(False, f"A parameter count should be a whole number; got {answer!r}.")
+    if got == expected:
+        return Feedback(True, f"Correct: p K + K = {p:,} × {K:,} + {K:,} = {expected:,}.")
+    slips = {p * K: ("p K: the weights only", f"each of the K = {K:,} outputs also has a bias: add K."),
+             p * K + p: ("p K + p: one bias per input", "a bias belongs to an output (a class), so there are K of them, not p."),
+             p + K: ("p + K", "a dense layer has a weight for every (input, output) pair: multiply p by K."),
+             p: ("p, the number of inputs", "that counts the inputs; the layer has a weight per input and class, plus a bias per class."),
+             (p + 1) * (K + 1): ("(p + 1)(K + 1)", "there is no bias on the inputs: the count is p K + K = (p + 1) K.")}
+    if len(dims) >= 3 and dims[0] > 1:
+        per_channel = p // dims[0]
+        slips.setdefault(per_channel * K + K, ("the count for one channel only",
+                                               f"the {dims[0]} channels are all inputs: p = "
+                                               + " × ".join(str(d) for d in dims) + f" = {p:,}."))
+    if got in slips:
+        what, hint = slips[got]
+        return Feedback(False, f"{got:,} is {what}.", [hint])
+    hints = []
+    if got == expected - K or got == expected + K:
+        hints.append("off by K: check the biases.")
+    elif expected and abs(got - expected) / expected < 0.01:
+        hints.append("close: an arithmetic slip? compute it in code.")
+    return Feedback(False, f"You have {got:,}; the count is different.",
+                    hints or [f"count p = {' × '.join(str(d) for d in dims)} inputs first, then weights and biases."])
+
+
+def _diagonal_steps(n: int):
+    """Unit step images with an edge along the main diagonal (a function of j - i) and along the other one."""
+    i, j = np.indices((n, n))
+    return {"main": (j > i).astype(float), "anti": (i + j > n - 1).astype(float)}
+
+
+def check_diagonal_kernel(kernel, direction: str = "main") -> Feedback:
+    """Check a kernel meant to detect diagonal edges, by what it does to test images.
+
+    Any kernel is accepted that (a) gives 0 on a flat image, (b) responds to a unit step
+    whose edge runs along the requested diagonal, and (c) gives exactly 0 on a step whose
+    edge runs along the other diagonal. Responses are 'valid' convolutions, Eq. (6.7).
+
+    Parameters
+    ----------
+    kernel : array_like, shape (K_h, K_v)
+        The student's kernel, at least 2 x 2.
+    direction : {"main", "anti"}
+        ``"main"``: edges running from top-left to bottom-right (like a backslash);
+        ``"anti"``: edges running from bottom-left to top-right (like a slash).
+
+    Returns
+    -------
+    Feedback
+        Names the slip: entries that do not sum to zero, the other diagonal, a kernel
+        that sees both diagonals alike (a horizontal or vertical detector), or one that
+        leaks a response to the other diagonal.
+
+    Notes
+    -----
+    A step whose edge runs along the anti-diagonal depends on ``i + j`` only; a kernel
+    gives it a zero response exactly when the entries on each of its own anti-diagonals
+    (``i + j`` constant) add up to zero. Swap the roles for the main diagonal.
+
+    Examples
+    --------
+    >>> check_diagonal_kernel([[0, 1, 2], [-1, 0, 1], [-2, -1, 0]], "main")
+    ✔ Correct: your kernel gives 0 on flat patches and on edges along the anti-diagonal, and responds (up to 4) to edges along the main diagonal.
+    >>> check_diagonal_kernel([[2, 1, 0], [1, 0, -1], [0, -1, -2]], "main")
+    ✘ Your kernel finds edges along the anti-diagonal instead, and gives 0 on edges along the main diagonal.
+      hint: mirror it left to right (np.fliplr) or rotate it by 90 degrees.
+    """
+    check_choice(direction, "direction", ("main", "anti"))
+    try:
+        k = np.asarray(kernel, dtype=float)
+    except (TypeError, ValueError):
+        return Feedback(False, f"Your kernel should be a matrix of numbers; got {type(kernel).__name__} {kernel!r}")
+    if k.ndim != 2:
+        return Feedback(False, f"Your kernel should be a 2-D array (a matrix); got shape {k.shape}.")
+    if min(k.shape) < 2:
+        return Feedback(False, f"A {k.shape[0]} × {k.shape[1]} kernel cannot compare pixels across a diagonal.",
+                        ["use at least a 2 × 2 kernel, e.g. 3 × 3 like the Sobel kernels."])
+    other = "anti" if direction == "main" else "main"
+    names = {"main": "the main diagonal", "anti": "the anti-diagonal"}
+    tol = 1e-9 * max(1.0, np.abs(k).sum())
+    if abs(k.sum()) > tol:
+        return Feedback(False, f"On a flat patch your kernel gives {k.sum():.4g}, not 0: it would mark every "
+                               "uniform region as an edge.", ["make the entries add up to zero."])
+    steps = _diagonal_steps(max(12, 3 * max(k.shape)))
+    want = np.abs(conv.convolve2d(k, steps[direction])).max()
+    leak = np.abs(conv.convolve2d(k, steps[other])).max()
+    if want <= tol and leak <= tol:
+        return Feedback(False, "Your kernel gives 0 on diagonal edges of both kinds.",
+                        ["is it all zeros? It needs positive entries on one side of the diagonal and negative on the other."])
+    if want <= tol:
+        return Feedback(False, f"Your kernel finds edges along {names[other]} instead, and gives 0 on edges "
+                               f"along {names[direction]}.",
+                        ["mirror it left to right (np.fliplr) or rotate it by 90 degrees."])
+    if leak > tol:
+        line = "i + j" if direction == "main" else "i - j"
+        hints = [f"the entries on each line {line} = constant of the kernel should add up to zero."]
+        if abs(want - leak) <= 1e-6 * want:
+            return Feedback(False, f"Your kernel responds equally ({want:.4g}) to edges along both diagonals, as the "
+                                   "horizontal and vertical Sobel kernels do: it cannot tell them apart.", hints)
+        return Feedback(False, f"Your kernel responds to edges along {names[direction]} (up to {want:.4g}) but also "
+                               f"to edges along {names[other]} (up to {leak:.4g}).", hints)
+    return Feedback(True, f"Correct: your kernel gives 0 on flat patches and on edges along {names[other]}, "
+                          f"and responds (up to {want:.4g}) to edges along {names[direction]}.")
