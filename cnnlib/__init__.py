@@ -4,7 +4,16 @@ One module per concept of Chapter 6 ("Convolutional Neural Networks") of
 *Mathematical Engineering of Deep Learning* (Liquet, Moka and Nazarathy):
 
 ``conv``       convolutions and their matrices (6.2)
+``signals``    impulses, LTI systems, pmfs of sums (6.2)
 ``filters``    Sobel and other engineered kernels (6.1, 6.2)
+``visualize``  matrices as labelled grids, the flip-and-slide step (6.2)
+``shapes``     output sizes, padding, stride, dilation, receptive fields (6.3, 6.4)
+``layers``     NumPy convolutional and pooling layers (6.3, 6.4)
+``counting``   parameter and neuron counts, layer tables (6.3, 6.4, Table 6.1)
+``models``     LeNet-5, VGG and other networks in PyTorch (6.4, 6.5)
+``train``      device choice, fit and evaluate (6.4)
+``data``       datasets with offline fallbacks (6.4)
+``widgets``    interactive explorers, each with a static figure
 ``exercises``  checkers that give students feedback
 
 Modules are imported explicitly (``from cnnlib import conv``); importing ``cnnlib``
