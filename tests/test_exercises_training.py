@@ -159,3 +159,124 @@ def test_trainable_count():
     assert "not the number" in str(exercises.check_trainable_count(71, net))
     assert "whole number" in str(exercises.check_trainable_count(70.5, net))
     assert "whole number" in str(exercises.check_trainable_count("seventy", net))
+
+
+# ---------------------------------------------------------------- 1x1 convolutions and their cost
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+def pointwise_torch(x, W, b):
+    """The oracle: an nn.Conv2d with kernel_size=1 and the weights copied in."""
+    K, C = W.shape
+    layer = nn.Conv2d(C, K, kernel_size=1).double()
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor(W).reshape(K, C, 1, 1)), layer.bias.copy_(torch.tensor(b))
+        return layer(torch.tensor(x)).numpy()
+
+
+def pointwise_loop(x, W, b):
+    N, C, H, Wd = x.shape
+    out = np.zeros((N, W.shape[0], H, Wd))
+    for n in range(N):
+        for i in range(H):
+            for j in range(Wd):
+                out[n, :, i, j] = W @ x[n, :, i, j] + b
+    return out
+
+
+def test_pointwise_conv_right_answers_pass():
+    assert exercises.check_pointwise_conv(pointwise_torch)
+    assert exercises.check_pointwise_conv(pointwise_loop)
+
+
+@pytest.mark.parametrize("fn, words", [
+    (lambda x, W, b: np.einsum("kc,nchw->nkhw", W, x), "bias b was left out"),
+    (lambda x, W, b: np.einsum("ck,nchw->nkhw", W, x) + b[None, :, None, None], "W was transposed"),
+    (lambda x, W, b: np.einsum("kc,nchw->nhwk", W, x) + b, "channels-last"),
+    (lambda x, W, b: np.einsum("kc,nchw->nk", W, x) + b, "summed or averaged away"),
+    (lambda x, W, b: np.einsum("kc,nchw->nk", W, x) / (x.shape[2] * x.shape[3]) + b, "summed or averaged away"),
+    (lambda x, W, b: x, "returned unchanged"),
+    (lambda x, W, b: pointwise_loop(x, W, b) if W.shape[0] == W.shape[1] else x, "input's shape"),
+    (lambda x, W, b: 1 / 0, "ZeroDivisionError"),
+])
+def test_pointwise_conv_slips_are_named(fn, words):
+    fb = exercises.check_pointwise_conv(fn)
+    assert not fb
+    assert words in str(fb)
+
+
+def test_pointwise_conv_bias_before_mixing_is_named():
+    fb = exercises.check_pointwise_conv(lambda x, W, b: np.einsum("kc,nchw->nkhw", W, x + b[None, :, None, None]))
+    assert not fb and "added to the input channels" in str(fb)
+
+
+def test_pointwise_conv_later_case_reported():
+    # right on the square case, wrong (no bias) once K != C: the message names that case
+    def fn(x, W, b):
+        out = np.einsum("kc,nchw->nkhw", W, x)
+        return out + b[None, :, None, None] if W.shape[0] == W.shape[1] else out
+    fb = exercises.check_pointwise_conv(fn)
+    assert not fb and str(fb).startswith("✘ Case 2") and "bias b was left out" in str(fb)
+
+
+def macs_flop_counter(c_in, c_out, k, size):
+    """Independent count: PyTorch's FlopCounterMode counts 2 FLOPs per multiply-add of a convolution."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    pad = (k - 1) // 2
+    layer = nn.Conv2d(c_in, c_out, k, padding=pad, bias=False)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        out = layer(torch.zeros(1, c_in, size, size))
+    return counter.get_total_flops() // 2, out.shape[-1]
+
+
+@settings(max_examples=25, deadline=None)
+@given(c_in=st.integers(1, 12), c_out=st.integers(1, 12), k=st.sampled_from([1, 3, 5]), size=st.integers(5, 12))
+def test_conv_macs_agrees_with_flop_counter(c_in, c_out, k, size):
+    macs, out_size = macs_flop_counter(c_in, c_out, k, size)
+    assert exercises.check_conv_macs(macs, c_in, c_out, k, out_size)
+    assert not exercises.check_conv_macs(macs + 1, c_in, c_out, k, out_size)
+
+
+def test_conv_macs_chapter_inception_numbers():
+    # the 5x5 path of the inception module of Figure 6.13, without and with the 1x1 reduction to 16 channels
+    assert exercises.check_conv_macs(120_422_400, 192, 32, 5, 28)
+    assert exercises.check_conv_macs(2_408_448, 192, 16, 1, 28)
+    assert exercises.check_conv_macs(10_035_200, 16, 32, (5, 5), (28, 28))
+
+
+@pytest.mark.parametrize("answer, words", [
+    (32 * 192 * 25, "one output position"),
+    (28 * 28 * 192 * 25, "one output channel"),
+    (32 * 192 * 25 + 32, "number of parameters"),
+    (32 * 192 * 25 - 1, "not the count"),
+    (32 * 28 * 28 * 25, "leaves out the 192 input channels"),
+    (32 * 28 * 28 * 192, "kernel positions"),
+    ("many", "whole number"),
+    (1.5, "whole number"),
+    (True, "whole number"),
+])
+def test_conv_macs_slips_are_named(answer, words):
+    fb = exercises.check_conv_macs(answer, 192, 32, 5, 28)
+    assert not fb
+    assert words in str(fb)
+
+
+def test_conv_macs_weights_without_bias_named():
+    fb = exercises.check_conv_macs(32 * 192 * 25, 192, 32, 5, (1, 1))  # one position: that is the right answer
+    assert fb
+    fb = exercises.check_conv_macs(32 * 192 * 25, 192, 32, 5, (2, 1))
+    assert not fb and "one output position" in str(fb)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(in_channels=0), "in_channels must be"),
+    (dict(out_channels=2.5), "out_channels must be"),
+    (dict(kernel_size=(3, 0)), "kernel_size must be"),
+    (dict(output_size="big"), "output_size must be"),
+])
+def test_conv_macs_bad_arguments(kwargs, match):
+    args = dict(in_channels=3, out_channels=4, kernel_size=3, output_size=5) | kwargs
+    with pytest.raises((ValueError, TypeError), match=match):
+        exercises.check_conv_macs(10, **args)

@@ -1,4 +1,5 @@
-"""Checkers for the exercises of Section 6.4 on training: normalization, dropout, evaluation, freezing.
+"""Checkers for the exercises of Section 6.4: 1x1 convolutions and their cost, normalization,
+dropout, evaluation, freezing.
 
 The right answers come from PyTorch (``torch.nn.functional.batch_norm``,
 ``torch.nn.functional.group_norm``) in float64, or from counting; each known slip is
@@ -18,6 +19,8 @@ __all__ = [
     "check_dropout",
     "check_confusion_matrix",
     "check_trainable_count",
+    "check_pointwise_conv",
+    "check_conv_macs",
 ]
 
 
@@ -332,3 +335,129 @@ def check_trainable_count(answer, model) -> Feedback:
     if got == weights_only:
         return Feedback(False, f"{got:,} counts the weights but not the biases: each output unit or channel has one bias too.")
     return Feedback(False, f"{got:,} is not the number of trainable parameters ({trainable:,} trainable of {total:,}).")
+
+
+def _pointwise_case(seed, shape, K):
+    rng = np.random.default_rng(seed)
+    N, C, H, W = shape
+    return rng.normal(size=shape), rng.normal(size=(K, C)), rng.normal(size=K)
+
+
+def check_pointwise_conv(student_fn: Callable) -> Feedback:
+    """Check ``pointwise_conv(x, W, b)``: a 1 x 1 convolution, Eq. (6.25) at every pixel.
+
+    ``x`` has shape (N, C, H, W), ``W`` shape (K, C) and ``b`` shape (K,); the answer must
+    have shape (N, K, H, W) with ``out[n, k, i, j] = sum_c W[k, c] x[n, c, i, j] + b[k]``,
+    what ``torch.nn.functional.conv2d`` computes with a kernel of shape (K, C, 1, 1). Diagnoses
+    the transposed weight matrix, a missing bias, a bias added to the input channels, the
+    channels-last layout (N, H, W, K), and outputs summed or averaged over the positions.
+
+    Examples
+    --------
+    >>> check_pointwise_conv(lambda x, W, b: np.einsum("kc,nchw->nkhw", W, x) + b[None, :, None, None])
+    ✔ Correct on all 3 test cases: each output channel is a weighted sum of the input channels at the same pixel, plus its bias.
+    >>> check_pointwise_conv(lambda x, W, b: np.einsum("kc,nchw->nkhw", W, x))
+    ✘ Case 1 (x of shape (2, 4, 3, 5), W of shape (4, 4)): your output has the right shape but its values are off: it matches what you get when the bias b was left out: add b[k] to every pixel of output channel k.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    cases = [((2, 4, 3, 5), 4), ((1, 3, 4, 4), 5), ((3, 5, 2, 6), 2)]  # K == C first: W.T fits there
+    for k, (shape, K) in enumerate(cases, start=1):
+        x, W, b = _pointwise_case(k, shape, K)
+        got, problem = call_student(student_fn, x.copy(), W.copy(), b.copy())
+        if problem is not None:
+            return problem
+        C = shape[1]
+        expected = F.conv2d(torch.as_tensor(x), torch.as_tensor(W).reshape(K, C, 1, 1), torch.as_tensor(b)).numpy()
+        mixed = np.einsum("kc,nchw->nkhw", W, x)
+        variants = {
+            "the bias b was left out: add b[k] to every pixel of output channel k": mixed,
+            "the input is returned unchanged: the output channels are the rows of W times the input channels": x,
+        }
+        if K == C:  # a transposed W has the right shape only then
+            variants["W was transposed: W[k, c] weights input channel c in output channel k, so sum over "
+                     "the second index of W"] = np.einsum("ck,nchw->nkhw", W, x) + b[None, :, None, None]
+            variants["the bias was added to the input channels before mixing: it belongs to the output "
+                     "channel, after the sum"] = np.einsum("kc,nchw->nkhw", W, x + b[None, :, None, None])
+        hints = {(shape[0], shape[2], shape[3], K): "that is the channels-last layout (N, H, W, K); "
+                                                    "PyTorch and this book put channels second: (N, K, H, W)",
+                 (shape[0], K): "the positions were summed or averaged away; a 1 x 1 convolution keeps H and W",
+                 (shape[0], C, shape[2], shape[3]): f"that is the input's shape: there should be K = {K} output "
+                                                    f"channels, one per row of W"}
+        hints = {s: h for s, h in hints.items() if s != expected.shape}
+        fb = compare_arrays(got, expected, what="your output", variants=variants, shape_hints=hints,
+                            rtol=1e-7, atol=1e-9)
+        if not fb:
+            fb.message = f"Case {k} (x of shape {shape}, W of shape {W.shape}): {fb.message}"
+            return fb
+    return Feedback(True, f"Correct on all {len(cases)} test cases: each output channel is a weighted sum of the "
+                          "input channels at the same pixel, plus its bias.")
+
+
+def check_conv_macs(answer, in_channels: int, out_channels: int, kernel_size, output_size) -> Feedback:
+    """Check a count of the multiply-adds of one convolutional layer (biases not counted).
+
+    Each of the ``out_channels x H_out x W_out`` outputs is a sum of
+    ``in_channels x K_h x K_v`` products, so the layer costs
+    ``out_channels * H_out * W_out * in_channels * K_h * K_v`` multiply-adds. Diagnoses the
+    cost of a single output position, of a single output channel, the number of
+    parameters (with or without biases) instead of the work, and a missing ``in_channels``
+    or kernel size.
+
+    Parameters
+    ----------
+    answer : int
+        The student's count.
+    in_channels, out_channels : int
+        Channels entering and leaving the layer.
+    kernel_size : int or (int, int)
+        Height and width of the kernels.
+    output_size : int or (int, int)
+        Height and width of each output channel.
+
+    Examples
+    --------
+    >>> check_conv_macs(28 * 28 * 32 * 192 * 5 * 5, 192, 32, 5, 28)
+    ✔ Correct: 120,422,400 multiply-adds (32 x 28 x 28 outputs, 192 x 5 x 5 products each).
+    >>> check_conv_macs(32 * 192 * 5 * 5, 192, 32, 5, 28)
+    ✘ 153,600 is the cost of one output position (all 32 channels); the layer computes one for each of the 28 x 28 positions.
+    """
+    from .._validation import pair, positive_int
+
+    in_channels = positive_int(in_channels, "in_channels")
+    out_channels = positive_int(out_channels, "out_channels")
+    kh, kw = pair(kernel_size, "kernel_size")
+    ho, wo = pair(output_size, "output_size")
+    per_output = in_channels * kh * kw
+    macs = out_channels * ho * wo * per_output
+    if isinstance(answer, bool):
+        return Feedback(False, f"The answer should be a whole number; got {answer!r}.")
+    try:
+        got = int(answer)
+    except (TypeError, ValueError, OverflowError):
+        return Feedback(False, f"The answer should be a whole number; got {answer!r}.")
+    if got != answer:
+        return Feedback(False, f"The answer should be a whole number; got {answer!r}.")
+    if got == macs:
+        return Feedback(True, f"Correct: {macs:,} multiply-adds ({out_channels} x {ho} x {wo} outputs, "
+                              f"{in_channels} x {kh} x {kw} products each).")
+    weights = out_channels * per_output
+    slips = [
+        (out_channels * per_output, f"is the cost of one output position (all {out_channels} channels); the layer "
+                                    f"computes one for each of the {ho} x {wo} positions"),
+        (ho * wo * per_output, f"is the cost of one output channel; there are {out_channels} of them"),
+        (weights + out_channels, "is the number of parameters (weights and biases), not of multiply-adds: each "
+                                 f"weight is used once per output position, {ho} x {wo} times"),
+        (out_channels * ho * wo * kh * kw, f"leaves out the {in_channels} input channels: each kernel spans all of them"),
+        (out_channels * ho * wo * in_channels, f"leaves out the {kh} x {kw} kernel positions"),
+    ]
+    for value, why in slips:
+        if got == value and value != macs:
+            return Feedback(False, f"{got:,} {why}.")
+    if got == weights and weights != macs:
+        return Feedback(False, f"{got:,} is the number of weights, not of multiply-adds: each weight is used once per "
+                               f"output position, {ho} x {wo} times.")
+    ratio = got / macs if macs else float("nan")
+    return Feedback(False, f"{got:,} is not the count ({ratio:.3g} times the right one); multiply the outputs "
+                           f"(channels x height x width) by the products per output (in_channels x K_h x K_v).")
