@@ -12,9 +12,11 @@ One submodule per part of the chapter; every checker is importable from here:
 ``matrices``  6.2, Toeplitz matrices, 2-D and volume convolutions, Sobel
 ``overview``  6.1, dense parameter counts, diagonal edge kernels
 ``training``  6.4, batch and group normalization, dropout, confusion matrices, frozen layers
+``networks``  6.4, layer counts (6.22), pooling, receptive fields, VGG parameter and neuron counts
 """
 from ._base import Feedback, call_student, check_output_shape, compare_arrays
 from .signals import *  # noqa: F401,F403
 from .matrices import *  # noqa: F401,F403
 from .training import *  # noqa: F401,F403
 from .overview import *  # noqa: F401,F403
+from .networks import *  # noqa: F401,F403
