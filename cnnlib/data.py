@@ -225,8 +225,8 @@ def _download(url: str, target: Path, *, timeout: float = 20.0) -> None:
     """Fetch ``url`` into ``target`` with a progress bar (written to a temporary file first)."""
     from tqdm.auto import tqdm
 
-    target.parent.mkdir(parents=True, exist_ok=True)
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (https mirrors)
+        target.parent.mkdir(parents=True, exist_ok=True)  # only once a server answers: no empty folders offline
         total = int(response.headers.get("Content-Length") or 0) or None
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
         try:

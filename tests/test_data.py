@@ -174,3 +174,18 @@ def test_image_dataset_errors_and_subset():
     ds = data.ImageDataset(torch.arange(12.0).reshape(3, 1, 2, 2), torch.tensor([2, 0, 2]), "t")
     sub = ds.subset([2, 0])
     assert sub.labels.tolist() == [2, 2] and torch.equal(sub.images[1], ds.images[0])
+
+
+def test_failed_download_leaves_no_empty_cache_folder(monkeypatch, tmp_path):
+    """Offline, load_mnist falls back without creating root/mnist (notebooks would leave empty folders)."""
+    import urllib.error
+    import urllib.request
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("no network in this test")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(data, "_notices_shown", set())
+    test = data.load_mnist(train=False, root=tmp_path / "cache", verbose=False)
+    assert len(test) == 1000
+    assert not (tmp_path / "cache").exists()
