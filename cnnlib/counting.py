@@ -11,6 +11,74 @@ from ._validation import pair, positive_int
 
 __all__: list[str] = []
 
+__all__ += ["conv_params", "dense_params"]
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def conv_params(c_in, c_out, kernel_size, bias: bool = True) -> int:
+    """Learned parameters of a convolutional layer, Eq. (6.23): ``c_out (c_in K_h K_v + 1)``.
+
+    Parameters
+    ----------
+    c_in, c_out : int
+        Input and output channels (the chapter's ``M_c'`` and ``M_c``).
+    kernel_size : int or (int, int)
+        ``K_h`` or ``(K_h, K_v)``.
+    bias : bool, default True
+        Whether each output channel has a bias (the ``+ 1``).
+
+    Returns
+    -------
+    int
+        The same count as ``sum(p.numel() for p in nn.Conv2d(c_in, c_out, kernel_size,
+        bias=bias).parameters())``.
+
+    Notes
+    -----
+    Each of the ``c_out`` kernels is a ``c_in x K_h x K_v`` volume plus one bias (Eq. (6.23));
+    padding, stride and dilation change no count.
+
+    Examples
+    --------
+    >>> conv_params(3, 64, 3)  # VGG19's first layer (Table 6.1)
+    1792
+    >>> conv_params(1, 1, 3)  # the single 3 x 3 kernel of Section 6.3: 9 weights + 1 bias
+    10
+    """
+    c_in, c_out = positive_int(c_in, "c_in"), positive_int(c_out, "c_out")
+    K_h, K_v = pair(kernel_size, "kernel_size")
+    return c_out * (c_in * K_h * K_v + int(_flag(bias, "bias")))
+
+
+def dense_params(n_in, n_out, bias: bool = True) -> int:
+    """Learned parameters of a fully connected layer: ``n_in n_out + n_out``.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output features.
+    bias : bool, default True
+        Whether each output has a bias.
+
+    Returns
+    -------
+    int
+        As ``nn.Linear(n_in, n_out, bias=bias)`` counts them.
+
+    Examples
+    --------
+    >>> dense_params(224 * 224, 222 * 222)  # Section 6.3: a dense layer instead of a 3 x 3 conv
+    2472923268
+    """
+    n_in, n_out = positive_int(n_in, "n_in"), positive_int(n_out, "n_out")
+    return n_in * n_out + (n_out if _flag(bias, "bias") else 0)
+
+
 # --- Section 6.4 additions below (layer tables); Section 6.3 code goes above this line ---
 
 __all__ += ["LayerRow", "LayerTable", "layer_table"]

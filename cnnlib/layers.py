@@ -13,6 +13,106 @@ from ._validation import as_array, nonnegative_int, pair, positive_int
 
 __all__: list[str] = []
 
+__all__ += ["conv2d"]
+
+
+def _conv_windows(x, K, padding, stride, dilation):
+    """Zero-pad ``x`` and return the windows a dilated, strided kernel sees.
+
+    ``x`` has shape (..., H, W); the result has shape (..., H_out, W_out, K_h, K_v): entry
+    ``[..., i, k, a, b]`` is the padded input at row ``i * s_h + a * d_h`` and column
+    ``k * s_v + b * d_v``. Views, no copies beyond the padding.
+    """
+    (K_h, K_v), (p_h, p_v), (s_h, s_v), (d_h, d_v) = K, padding, stride, dilation
+    widths = [(0, 0)] * (x.ndim - 2) + [(p_h, p_h), (p_v, p_v)]
+    padded = np.pad(x, widths)
+    span = (d_h * (K_h - 1) + 1, d_v * (K_v - 1) + 1)  # the effective (dilated) kernel
+    windows = np.lib.stride_tricks.sliding_window_view(padded, span, axis=(-2, -1))
+    return windows[..., ::s_h, ::s_v, ::d_h, ::d_v]
+
+
+def conv2d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
+    r"""A convolutional layer's pre-activation in NumPy: Eqs. (6.20) and (6.21).
+
+    Cross-correlation, as deep-learning layers compute it (the kernel is not flipped;
+    compare :func:`cnnlib.conv.cross_correlate2d`), summed over input channels, plus a bias
+    per output channel. Same result as ``torch.nn.functional.conv2d``.
+
+    Parameters
+    ----------
+    x : array_like, shape (C_in, H, W) or (N, C_in, H, W)
+        Input feature maps (one image or a batch).
+    W : array_like, shape (C_out, C_in, K_h, K_v)
+        Kernels: one ``C_in x K_h x K_v`` volume per output channel.
+    b : array_like, shape (C_out,), optional
+        Biases; None for none.
+    padding : int or (int, int), default 0
+        Zero rows/columns added on **each** side (PyTorch's convention; the chapter's total
+        padding ``p_h`` is twice this).
+    stride : int or (int, int), default 1
+        Step ``(s_h, s_v)`` of the kernel.
+    dilation : int or (int, int), default 1
+        Spacing ``(d_h, d_v)`` between the kernel's taps (Figure 6.8).
+
+    Returns
+    -------
+    ndarray, shape (C_out, H_out, W_out) or (N, C_out, H_out, W_out)
+        ``H_out, W_out`` as in Eq. (6.17) (see :func:`cnnlib.shapes.output_size`).
+
+    Raises
+    ------
+    ValueError
+        Wrong number of axes, channels of ``x`` and ``W`` that differ, ``b`` of the wrong
+        length, negative padding, stride or dilation below 1, or a dilated kernel larger
+        than the padded input.
+
+    Notes
+    -----
+    For output channel ``o`` and output pixel ``(i, k)``, with the padded input ``x``:
+
+    .. math:: z_{o,i,k} = b_o + \sum_{c} \sum_{a=0}^{K_h-1} \sum_{j=0}^{K_v-1}
+              w_{o,c,a,j}\; x_{c,\; i s_h + a d_h,\; k s_v + j d_v}
+
+    (Eqs. (6.20) and (6.21) of the chapter, here with stride and dilation as in Eq. (6.17)).
+    The windows come from ``numpy.lib.stride_tricks.sliding_window_view`` and the sums
+    from one ``numpy.einsum``: no Python loop over output pixels.
+
+    Examples
+    --------
+    >>> x = np.arange(42.0).reshape(1, 6, 7)
+    >>> W = np.ones((2, 1, 3, 3))
+    >>> conv2d(x, W).shape  # 3 x 3 on 6 x 7 gives 4 x 5
+    (2, 4, 5)
+    >>> conv2d(x, W, padding=1).shape, conv2d(x, W, dilation=2).shape
+    ((2, 6, 7), (2, 2, 3))
+    >>> float(conv2d(x, W, b=[0.5, 0.0])[0, 0, 0])  # 9 pixels summed, plus the bias
+    72.5
+    """
+    x = as_array(x, "x", ndim=(3, 4))
+    W = as_array(W, "W", ndim=4)
+    C_out, C_in, K_h, K_v = W.shape
+    if x.shape[-3] != C_in:
+        raise ValueError(f"x has {x.shape[-3]} channels (shape {x.shape}) but W expects C_in = {C_in} "
+                         f"(shape {W.shape}); W must have shape (C_out, C_in, K_h, K_v)")
+    p = pair(padding, "padding", minimum=0)
+    s = pair(stride, "stride")
+    d = pair(dilation, "dilation")
+    span = (d[0] * (K_h - 1) + 1, d[1] * (K_v - 1) + 1)
+    padded = (x.shape[-2] + 2 * p[0], x.shape[-1] + 2 * p[1])
+    if span[0] > padded[0] or span[1] > padded[1]:
+        raise ValueError(f"the kernel after dilation, {span[0]} x {span[1]} (W {K_h} x {K_v}, dilation {d}), "
+                         f"is larger than the padded input, {padded[0]} x {padded[1]} (x {x.shape[-2]} x "
+                         f"{x.shape[-1]}, padding {p} per side)")
+    windows = _conv_windows(x, (K_h, K_v), p, s, d)  # (..., C_in, H_out, W_out, K_h, K_v)
+    z = np.einsum("...chwij,ocij->...ohw", windows, W, optimize=True)
+    if b is not None:
+        b = as_array(b, "b", ndim=1)
+        if b.shape[0] != C_out:
+            raise ValueError(f"b must have one entry per output channel, C_out = {C_out}, got length {b.shape[0]}")
+        z = z + b[:, None, None]
+    return z
+
+
 # --- Section 6.4 additions below (pooling); Section 6.3 code goes above this line ---
 
 __all__ += ["max_pool2d", "avg_pool2d"]

@@ -13,6 +13,174 @@ from ._validation import as_array, nonnegative_int, pair, positive_int
 
 __all__: list[str] = []
 
+__all__ += ["output_size", "effective_kernel_size", "dilate_kernel"]
+
+
+def _is_pair(value) -> bool:
+    return isinstance(value, (tuple, list, np.ndarray))
+
+
+def effective_kernel_size(K, dilation=1):
+    """Size of a kernel after dilation: ``d (K - 1) + 1`` along each axis (Figure 6.8).
+
+    Parameters
+    ----------
+    K : int or (int, int)
+        Kernel size ``K_h`` or ``(K_h, K_v)``.
+    dilation : int or (int, int), default 1
+        Dilation ``d_h`` or ``(d_h, d_v)``; 1 means no dilation.
+
+    Returns
+    -------
+    int or (int, int)
+        An int when both arguments are ints, else a pair.
+
+    Notes
+    -----
+    Dilation puts ``d - 1`` zero rows between neighbouring kernel rows (and likewise
+    columns), so a ``K_h x K_v`` kernel covers ``(d_h (K_h - 1) + 1) x (d_v (K_v - 1) + 1)``
+    input pixels while keeping ``K_h K_v`` weights (Section 6.3 of the chapter, the
+    effective kernel that turns Eq. (6.19) into Eq. (6.17)).
+
+    Examples
+    --------
+    >>> effective_kernel_size(3, 2)
+    5
+    >>> effective_kernel_size((3, 5), (2, 1))
+    (5, 5)
+    """
+    K_h, K_v = pair(K, "K")
+    d_h, d_v = pair(dilation, "dilation")
+    out = (d_h * (K_h - 1) + 1, d_v * (K_v - 1) + 1)
+    return out if _is_pair(K) or _is_pair(dilation) else out[0]
+
+
+def output_size(M, K, padding=0, stride=1, dilation=1, *, total_padding=None):
+    r"""Output size of a convolution with padding, stride and dilation, Eq. (6.17).
+
+    Parameters
+    ----------
+    M : int or (int, int)
+        Input size ``M_h`` or ``(M_h, M_v)`` (rows, columns).
+    K : int or (int, int)
+        Kernel size ``K_h`` or ``(K_h, K_v)``, before dilation.
+    padding : int or (int, int), default 0
+        Zero rows (columns) added on **each** side, as PyTorch's ``padding`` counts them.
+        The chapter's total padding is twice this.
+    stride : int or (int, int), default 1
+        Step of the kernel, ``s_h`` or ``(s_h, s_v)``.
+    dilation : int or (int, int), default 1
+        Dilation, ``d_h`` or ``(d_h, d_v)``; 1 means none.
+    total_padding : int or (int, int), optional, keyword only
+        The chapter's ``p_h`` (``p_v``): the **total** number of zero rows (columns) added,
+        split between top and bottom (left and right); it may be odd. Give either
+        ``padding`` or ``total_padding``, not both.
+
+    Returns
+    -------
+    int or (int, int)
+        An int when every argument is an int, else a pair ``(M_h', M_v')``.
+
+    Raises
+    ------
+    ValueError
+        If both ``padding`` and ``total_padding`` are given, if an argument is out of range,
+        or if the dilated kernel is larger than the padded input (no output at all).
+
+    Notes
+    -----
+    Eq. (6.17), along each axis:
+
+    .. math:: M' = \left\lfloor \frac{M + p - d (K - 1) - 1}{s} \right\rfloor + 1,
+
+    with ``p`` the total padding (``p = 2 * padding`` in PyTorch's terms). Without dilation
+    (``d = 1``) it is Eq. (6.19); without stride as well it is Eq. (6.18), ``M - K + p + 1``;
+    without padding it is Eq. (6.16), ``M - K + 1``.
+
+    Two conventions for padding: the chapter's ``p_h`` counts all the rows added, PyTorch's
+    ``padding=1`` adds one row on each side. So the "(2, 2)" padding of VGG19's 3 x 3
+    layers in Table 6.1 is PyTorch's ``padding=1``, or ``total_padding=2`` here.
+
+    The chapter says that the plain convolution has "0" for stride; the stride that makes
+    Eq. (6.17) reduce to Eq. (6.16) is 1 (a stride of 0 would never move the kernel), which
+    is the default here and in PyTorch.
+
+    Examples
+    --------
+    A 3 x 3 kernel on a 6 x 7 input (Figure 6.3), without and with total padding (2, 2)
+    (Figure 6.6), and with dilation 2 (Figure 6.8):
+
+    >>> output_size((6, 7), 3)
+    (4, 5)
+    >>> output_size((6, 7), 3, total_padding=2) == output_size((6, 7), 3, padding=1) == (6, 7)
+    True
+    >>> output_size((6, 7), 3, dilation=2)
+    (2, 3)
+    >>> output_size(10, 3, stride=(5, 4))  # Figure 6.7
+    (2, 2)
+    >>> output_size(224, 3, padding=1)  # a VGG19 convolution keeps the size
+    224
+    """
+    M_h, M_v = pair(M, "M")
+    K_eff = effective_kernel_size(pair(K, "K"), pair(dilation, "dilation"))
+    s_h, s_v = pair(stride, "stride")
+    if total_padding is not None:
+        if _is_pair(padding) or padding != 0:
+            raise ValueError(f"give padding (per side, PyTorch) or total_padding (the chapter's p_h, all rows "
+                             f"added), not both; got padding={padding!r} and total_padding={total_padding!r}")
+        p_h, p_v = pair(total_padding, "total_padding", minimum=0)
+    else:
+        p_h, p_v = (2 * p for p in pair(padding, "padding", minimum=0))
+    padded = (M_h + p_h, M_v + p_v)
+    if K_eff[0] > padded[0] or K_eff[1] > padded[1]:
+        raise ValueError(f"the kernel after dilation, {K_eff[0]} x {K_eff[1]}, is larger than the padded input, "
+                         f"{padded[0]} x {padded[1]} (M={M!r} plus total padding ({p_h}, {p_v})): no output")
+    out = ((padded[0] - K_eff[0]) // s_h + 1, (padded[1] - K_eff[1]) // s_v + 1)
+    arguments = (M, K, padding, stride, dilation, total_padding)
+    return out if any(_is_pair(a) for a in arguments) else out[0]
+
+
+def dilate_kernel(W, dilation):
+    """Insert ``d - 1`` zeros between neighbouring kernel entries along the last two axes (Figure 6.8).
+
+    Parameters
+    ----------
+    W : array_like, shape (K_h, K_v) or (..., K_h, K_v)
+        A kernel, or a stack of them such as a layer's ``(C_out, C_in, K_h, K_v)`` weights.
+    dilation : int or (int, int)
+        ``d_h`` or ``(d_h, d_v)``; 1 returns a copy of ``W``.
+
+    Returns
+    -------
+    ndarray, shape (..., d_h (K_h - 1) + 1, d_v (K_v - 1) + 1)
+        The dilated kernel: ``out[..., d_h * i, d_v * j] = W[..., i, j]``, zeros elsewhere.
+
+    Notes
+    -----
+    A 'valid' cross-correlation with the dilated kernel equals a dilated convolution layer
+    (``torch.nn.functional.conv2d(..., dilation=d)``): the layer has the weights of ``W`` but
+    sees an effective kernel of :func:`effective_kernel_size`, which is how Eq. (6.17)
+    follows from Eq. (6.19).
+
+    Examples
+    --------
+    >>> dilate_kernel([[1, 2], [3, 4]], 2)
+    array([[1., 0., 2.],
+           [0., 0., 0.],
+           [3., 0., 4.]])
+    >>> dilate_kernel(np.ones((8, 3, 3, 3)), (2, 1)).shape
+    (8, 3, 5, 3)
+    """
+    W = as_array(W, "W")
+    if W.ndim < 2:
+        raise ValueError(f"W must have at least 2 axes (K_h, K_v), got an array of shape {W.shape}")
+    d_h, d_v = pair(dilation, "dilation")
+    K_h, K_v = W.shape[-2:]
+    out = np.zeros(W.shape[:-2] + (d_h * (K_h - 1) + 1, d_v * (K_v - 1) + 1), dtype=W.dtype)
+    out[..., ::d_h, ::d_v] = W
+    return out
+
+
 # --- Section 6.4 additions below (receptive fields); Section 6.3 code goes above this line ---
 
 __all__ += ["FieldRow", "ReceptiveFields", "receptive_field"]
