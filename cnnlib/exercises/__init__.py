@@ -13,6 +13,7 @@ One submodule per part of the chapter; every checker is importable from here:
 ``overview``  6.1, dense parameter counts, diagonal edge kernels
 ``training``  6.4, batch and group normalization, dropout, confusion matrices, frozen layers
 ``networks``  6.4, layer counts (6.22), pooling, receptive fields, VGG parameter and neuron counts
+``conv_layers`` 6.3, output sizes (6.17), "same" padding, conv parameter counts (6.23), conv layers
 """
 from ._base import Feedback, call_student, check_output_shape, compare_arrays
 from .signals import *  # noqa: F401,F403
@@ -20,3 +21,4 @@ from .matrices import *  # noqa: F401,F403
 from .training import *  # noqa: F401,F403
 from .overview import *  # noqa: F401,F403
 from .networks import *  # noqa: F401,F403
+from .conv_layers import *  # noqa: F401,F403
