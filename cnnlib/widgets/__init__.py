@@ -4,5 +4,8 @@ Each explorer is an anywidget: its drawing logic is an ES module in ``cnnlib/_st
 that runs in the browser, so the explorer keeps responding in the rendered book without a
 kernel (the widget state is embedded at build time), and works as any widget in Jupyter,
 JupyterLab, VS Code and Colab. Every explorer has a static matplotlib counterpart for print.
+
+``conv_arithmetic_explorer`` (6.3): padding, stride, dilation and the output size of Eq. (6.17).
 """
 from ._flip_slide import FlipSlideExplorer, flip_slide_explorer, flip_slide_figure  # noqa: F401
+from ._conv_arithmetic import ConvArithmeticExplorer, conv_arithmetic_explorer, conv_arithmetic_figure  # noqa: F401

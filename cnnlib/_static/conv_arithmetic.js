@@ -1,0 +1,232 @@
+// Convolution-arithmetic explorer: padding, stride and dilation, and the output size of Eq. (6.17).
+// Everything is computed here, in the browser, from the synced traits M, K, padding, stride, dilation
+// (pairs: rows, columns) and position (the output pixel shown, row-major), so the explorer keeps
+// working in the static book without a kernel. No imports, no CDN.
+
+const SVG = "http://www.w3.org/2000/svg";
+const COLORS = { pad: "#e8e8e8", input: "#ffffff", tap: "#d62728", span: "#ff7f0e", out: "#2ca02c", grid: "#888" };
+
+function el(tag, attrs = {}, parent = null) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+// Effective (dilated) kernel size along one axis: d (K - 1) + 1.
+export function effectiveKernel(K, d) {
+  return d * (K - 1) + 1;
+}
+
+// Eq. (6.17) along one axis, with p the padding on EACH side (PyTorch), so 2p in total.
+// Returns null when the dilated kernel is larger than the padded input (no output at all).
+export function outputSize(M, K, p, s, d) {
+  const span = effectiveKernel(K, d);
+  if (span > M + 2 * p) return null;
+  return Math.floor((M + 2 * p - span) / s) + 1;
+}
+
+// Padded-input coordinates (row, col) of the taps that produce output pixel (i, k).
+export function taps(i, k, K, s, d) {
+  const out = [];
+  for (let a = 0; a < K[0]; a++) for (let b = 0; b < K[1]; b++) out.push([i * s[0] + a * d[0], k * s[1] + b * d[1]]);
+  return out;
+}
+
+function slider(controls, label, cls, min, max) {
+  const wrap = document.createElement("label");
+  wrap.style.whiteSpace = "nowrap";
+  const text = document.createElement("span");
+  const input = document.createElement("input");
+  input.type = "range";
+  input.min = String(min);
+  input.max = String(max);
+  input.step = "1";
+  input.className = cls;
+  input.style.width = "90px";
+  input.style.verticalAlign = "middle";
+  wrap.appendChild(document.createTextNode(label));
+  wrap.appendChild(input);
+  wrap.appendChild(text);
+  controls.appendChild(wrap);
+  return { input, text };
+}
+
+function render({ model, el: root }) {
+  root.classList.add("cnnlib-conv-arithmetic");
+  root.style.fontFamily = "sans-serif";
+  root.style.fontSize = "13px";
+  root.style.maxWidth = "760px";
+
+  const controls = document.createElement("div");
+  controls.style.display = "flex";
+  controls.style.flexWrap = "wrap";
+  controls.style.gap = "6px 14px";
+  controls.style.marginBottom = "6px";
+  root.appendChild(controls);
+
+  // Each slider sets one trait; "M_h"/"M_v" set one entry of M, the others set both entries.
+  const spec = [
+    ["input rows M_h ", "M", 0, 1, 16],
+    ["input columns M_v ", "M", 1, 1, 16],
+    ["kernel K ", "K", -1, 1, 7],
+    ["padding p (per side) ", "padding", -1, 0, 4],
+    ["stride s ", "stride", -1, 1, 5],
+    ["dilation d ", "dilation", -1, 1, 4],
+  ];
+  const sliders = spec.map(([label, name, axis, lo, hi]) => {
+    const s = slider(controls, label, `cnnlib-conv-arithmetic-${name}${axis >= 0 ? "-" + "hv"[axis] : ""}`, lo, hi);
+    s.input.addEventListener("input", () => {
+      const v = Number(s.input.value);
+      const old = model.get(name);
+      model.set(name, axis < 0 ? [v, v] : axis === 0 ? [v, old[1]] : [old[0], v]);
+      model.save_changes();
+      draw();
+    });
+    return { ...s, name, axis };
+  });
+  const pos = slider(controls, "output pixel ", "cnnlib-conv-arithmetic-position", 0, 0);
+  const play = document.createElement("button");
+  play.textContent = "▶ slide";
+  play.className = "cnnlib-conv-arithmetic-play";
+  controls.appendChild(play);
+
+  const svg = el("svg", { width: "100%", role: "img" });
+  root.appendChild(svg);
+
+  const readout = document.createElement("div");
+  readout.style.fontFamily = "monospace";
+  readout.style.whiteSpace = "pre";
+  readout.style.marginTop = "4px";
+  const formula = document.createElement("div");
+  const output = document.createElement("div");
+  output.className = "cnnlib-conv-arithmetic-output";
+  output.style.fontWeight = "bold";
+  readout.appendChild(formula);
+  readout.appendChild(output);
+  root.appendChild(readout);
+
+  function settings() {
+    return {
+      M: model.get("M"), K: model.get("K"), p: model.get("padding"),
+      s: model.get("stride"), d: model.get("dilation"), position: model.get("position"),
+    };
+  }
+
+  function draw() {
+    const { M, K, p, s, d, position } = settings();
+    for (const sl of sliders) {
+      const v = model.get(sl.name)[Math.max(0, sl.axis)];
+      sl.input.value = String(v);
+      const both = model.get(sl.name);
+      sl.text.textContent = sl.axis >= 0 || both[0] === both[1] ? ` ${v}` : ` (${both[0]}, ${both[1]})`;
+    }
+    const out = [0, 1].map((a) => outputSize(M[a], K[a], p[a], s[a], d[a]));
+    const span = [0, 1].map((a) => effectiveKernel(K[a], d[a]));
+    const padded = [0, 1].map((a) => M[a] + 2 * p[a]);
+    const lines = [0, 1].map((a) => {
+      const name = a === 0 ? "M'_h" : "M'_v";
+      const top = `${M[a]} + ${2 * p[a]} − ${d[a]}·(${K[a]} − 1) − 1`;
+      const value = out[a] === null ? "no output" : String(out[a]);
+      return `${name} = ⌊(M + 2p − d(K − 1) − 1)/s⌋ + 1 = ⌊(${top})/${s[a]}⌋ + 1 = ${value}`;
+    });
+    formula.textContent = "Eq. (6.17), total padding 2p:\n" + lines.join("\n");
+
+    svg.replaceChildren();
+    const rowsIn = padded[0], colsIn = padded[1];
+    if (out[0] === null || out[1] === null) {
+      const axis = out[0] === null ? 0 : 1;
+      output.textContent = `no output: the dilated kernel (${span[0]} × ${span[1]}) is larger than the padded input ` +
+        `(${padded[0]} × ${padded[1]}) along the ${axis === 0 ? "rows" : "columns"}`;
+      output.style.color = "#b00020";
+      pos.input.max = "0";
+      pos.input.disabled = true;
+      pos.text.textContent = "";
+    } else {
+      output.textContent = `output: ${out[0]} × ${out[1]}   (input ${M[0]} × ${M[1]}, padded ${padded[0]} × ${padded[1]}, ` +
+        `effective kernel ${span[0]} × ${span[1]})`;
+      output.style.color = "";
+      pos.input.disabled = false;
+    }
+    const ok = out[0] !== null && out[1] !== null;
+    const nOut = ok ? out[0] * out[1] : 1;
+    const current = ok ? Math.min(Math.max(0, position), nOut - 1) : 0;
+    const [i, k] = ok ? [Math.floor(current / out[1]), current % out[1]] : [0, 0];
+    if (ok) {
+      pos.input.max = String(nOut - 1);
+      pos.input.value = String(current);
+      pos.text.textContent = ` (${i}, ${k})`;
+    }
+
+    // Layout: padded input on the left, output on the right, same cell size.
+    const width = 740, gap = 40, top = 22;
+    const colsOut = ok ? out[1] : 1, rowsOut = ok ? out[0] : 1;
+    const cell = Math.max(6, Math.min(26, Math.floor((width - gap - 20) / (colsIn + colsOut))));
+    const height = top + cell * Math.max(rowsIn, rowsOut) + 8;
+    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    const label = (x, y, text) => { el("text", { x, y, "font-size": 12, fill: "#333" }, svg).textContent = text; };
+    label(0, 14, `padded input ${rowsIn} × ${colsIn} (grey: zero padding)`);
+    for (let r = 0; r < rowsIn; r++) {
+      for (let c = 0; c < colsIn; c++) {
+        const inside = r >= p[0] && r < p[0] + M[0] && c >= p[1] && c < p[1] + M[1];
+        el("rect", { x: c * cell, y: top + r * cell, width: cell, height: cell, fill: inside ? COLORS.input : COLORS.pad,
+          stroke: COLORS.grid, "stroke-width": 0.5 }, svg);
+      }
+    }
+    if (ok) {
+      el("rect", { x: k * s[1] * cell, y: top + i * s[0] * cell, width: span[1] * cell, height: span[0] * cell,
+        fill: "none", stroke: COLORS.span, "stroke-width": 2, "stroke-dasharray": "5 3" }, svg);
+      for (const [r, c] of taps(i, k, K, s, d)) {
+        el("rect", { x: c * cell + 2, y: top + r * cell + 2, width: cell - 4, height: cell - 4, fill: COLORS.tap,
+          "fill-opacity": 0.55, stroke: COLORS.tap }, svg);
+      }
+      const x0 = colsIn * cell + gap;
+      label(x0, 14, `output ${out[0]} × ${out[1]} (click a pixel)`);
+      for (let r = 0; r < out[0]; r++) {
+        for (let c = 0; c < out[1]; c++) {
+          const here = r === i && c === k;
+          const rect = el("rect", { x: x0 + c * cell, y: top + r * cell, width: cell, height: cell,
+            fill: here ? COLORS.out : "#f4fbf4", stroke: COLORS.grid, "stroke-width": 0.5, cursor: "pointer" }, svg);
+          rect.addEventListener("click", () => {
+            model.set("position", r * out[1] + c);
+            model.save_changes();
+            draw();
+          });
+        }
+      }
+    }
+  }
+
+  pos.input.addEventListener("input", () => {
+    model.set("position", Number(pos.input.value));
+    model.save_changes();
+    draw();
+  });
+
+  let timer = null;
+  function stop() {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+    play.textContent = "▶ slide";
+  }
+  play.addEventListener("click", () => {
+    if (timer !== null) return stop();
+    play.textContent = "■ stop";
+    timer = setInterval(() => {
+      const max = Number(pos.input.max);
+      model.set("position", max > 0 ? (Number(pos.input.value) + 1) % (max + 1) : 0);
+      model.save_changes();
+      draw();
+    }, 600);
+  });
+
+  const names = ["M", "K", "padding", "stride", "dilation", "position"];
+  for (const name of names) model.on(`change:${name}`, draw);
+  draw();
+  return () => {
+    stop();
+    for (const name of names) model.off(`change:${name}`, draw);
+  };
+}
+
+export default { render };

@@ -1,0 +1,208 @@
+"""Convolution-arithmetic explorer: padding, stride, dilation and Eq. (6.17) (Section 6.3).
+
+:class:`ConvArithmeticExplorer` is an anywidget: the drawing and all the arithmetic live in
+``cnnlib/_static/conv_arithmetic.js`` and run in the browser from the synced settings, so
+the explorer also works in the rendered book without a kernel.
+:func:`conv_arithmetic_figure` draws the same picture with matplotlib for a few output pixels.
+"""
+from __future__ import annotations
+
+import pathlib
+
+import anywidget
+import numpy as np
+import traitlets
+
+from .. import shapes
+from .._validation import nonnegative_int, pair
+
+__all__ = ["ConvArithmeticExplorer", "conv_arithmetic_explorer", "conv_arithmetic_figure", "LIMITS"]
+
+_ESM_PATH = pathlib.Path(__file__).resolve().parents[1] / "_static" / "conv_arithmetic.js"
+
+#: Range of each setting, ``name -> (smallest, largest)``; the sliders of the explorer span them.
+LIMITS = {"M": (1, 16), "K": (1, 7), "padding": (0, 4), "stride": (1, 5), "dilation": (1, 4)}
+
+
+def _setting(value, name):
+    """``value`` as a list ``[h, v]`` inside :data:`LIMITS` (an int means the same on both axes)."""
+    lo, hi = LIMITS[name]
+    h, v = pair(value, name, minimum=lo)
+    if max(h, v) > hi:
+        raise ValueError(f"{name} must be at most {hi} in the explorer (the picture stays readable), got {value!r}")
+    return [h, v]
+
+
+class ConvArithmeticExplorer(anywidget.AnyWidget):
+    """Interactive picture of a convolution's geometry: padded input, dilated kernel, output, Eq. (6.17).
+
+    Sliders set the input size (rows and columns), the kernel size, the padding (per side,
+    as PyTorch counts it), the stride and the dilation; another slider, a play button or a
+    click on an output pixel chooses the output pixel whose kernel taps are drawn on the
+    padded input. The root element has the CSS class ``cnnlib-conv-arithmetic``; the output
+    size (or an error message when the dilated kernel does not fit) is written to
+    ``.cnnlib-conv-arithmetic-output``.
+
+    Attributes
+    ----------
+    M, K, padding, stride, dilation : list of two ints
+        Settings ``[rows, columns]`` within :data:`LIMITS`. ``padding`` is per side.
+    position : int
+        Output pixel shown, row-major (``i * M'_v + k``); the browser clamps it to the output.
+    """
+
+    _esm = traitlets.Unicode(_ESM_PATH.read_text(encoding="utf-8")).tag(sync=True)
+    M = traitlets.List(traitlets.Int(), default_value=[7, 7]).tag(sync=True)
+    K = traitlets.List(traitlets.Int(), default_value=[3, 3]).tag(sync=True)
+    padding = traitlets.List(traitlets.Int(), default_value=[0, 0]).tag(sync=True)
+    stride = traitlets.List(traitlets.Int(), default_value=[1, 1]).tag(sync=True)
+    dilation = traitlets.List(traitlets.Int(), default_value=[1, 1]).tag(sync=True)
+    position = traitlets.Int(0).tag(sync=True)
+
+    @traitlets.validate("M", "K", "padding", "stride", "dilation")
+    def _valid_setting(self, proposal):
+        return _setting(proposal["value"], proposal["trait"].name)
+
+    @traitlets.validate("position")
+    def _valid_position(self, proposal):
+        return nonnegative_int(proposal["value"], "position")
+
+    def output_size(self) -> tuple:
+        """``(M'_h, M'_v)`` by Eq. (6.17), as :func:`cnnlib.shapes.output_size` gives it.
+
+        Raises ``ValueError`` when the dilated kernel is larger than the padded input (the
+        explorer then shows an error message instead of the output).
+        """
+        return shapes.output_size(tuple(self.M), tuple(self.K), tuple(self.padding), tuple(self.stride),
+                                  tuple(self.dilation))
+
+    def output_pixel(self) -> tuple:
+        """The output pixel ``(i, k)`` drawn, ``position`` clamped to the output as the browser does."""
+        rows, cols = self.output_size()
+        current = min(self.position, rows * cols - 1)
+        return divmod(current, cols)
+
+
+def conv_arithmetic_explorer(M=7, K=3, padding=0, stride=1, dilation=1, position: int = 0) -> ConvArithmeticExplorer:
+    """Build the convolution-arithmetic explorer.
+
+    Parameters
+    ----------
+    M : int or (int, int), default 7
+        Input size (rows, columns), 1 to 16.
+    K : int or (int, int), default 3
+        Kernel size, 1 to 7.
+    padding : int or (int, int), default 0
+        Zero rows/columns added on **each** side (PyTorch's ``padding``), 0 to 4; the
+        chapter's total padding is twice this.
+    stride : int or (int, int), default 1
+        1 to 5.
+    dilation : int or (int, int), default 1
+        1 to 4.
+    position : int, default 0
+        Output pixel shown first, row-major.
+
+    Returns
+    -------
+    ConvArithmeticExplorer
+
+    Notes
+    -----
+    The explorer prints Eq. (6.17) with the numbers filled in:
+    ``M' = floor((M + 2 p - d (K - 1) - 1) / s) + 1`` per axis.
+
+    Examples
+    --------
+    >>> conv_arithmetic_explorer((6, 7), 3).output_size()
+    (4, 5)
+    >>> conv_arithmetic_explorer((6, 7), 3, dilation=2).output_size()
+    (2, 3)
+    """
+    values = {name: _setting(value, name) for name, value in
+              dict(M=M, K=K, padding=padding, stride=stride, dilation=dilation).items()}
+    return ConvArithmeticExplorer(**values, position=nonnegative_int(position, "position"))
+
+
+def conv_arithmetic_figure(M, K, padding=0, stride=1, dilation=1, positions=None, *, total_padding=None):
+    """Static picture of a convolution's geometry for a few output pixels (the explorer's counterpart).
+
+    Parameters
+    ----------
+    M, K, padding, stride, dilation : int or (int, int)
+        As in :func:`cnnlib.shapes.output_size` (``padding`` per side).
+    positions : sequence of (int, int), optional
+        Output pixels ``(i, k)`` to draw, one panel each (1 to 6); default the first and the
+        last output pixel.
+    total_padding : int or (int, int), optional, keyword only
+        The chapter's total padding instead of ``padding``; an odd total puts the extra row
+        (column) at the bottom (right), as ``torch.nn.functional.pad`` with a larger second
+        amount does.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per position: the padded input (zero padding grey) with the dilated kernel's
+        taps in red and its span dashed, and to its right the output with pixel (i, k) in
+        green; the title gives the output size from Eq. (6.17).
+
+    Examples
+    --------
+    >>> fig = conv_arithmetic_figure((6, 7), 3, padding=1, positions=[(0, 0), (5, 6)])
+    >>> len(fig.axes), fig.axes[0].get_title()
+    (2, 'output pixel (0, 0) of 6 × 7')
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    out = shapes.output_size(pair(M, "M"), K, padding, stride, dilation, total_padding=total_padding)
+    M_h, M_v = pair(M, "M")
+    K_h, K_v = pair(K, "K")
+    s_h, s_v = pair(stride, "stride")
+    d_h, d_v = pair(dilation, "dilation")
+    if total_padding is None:
+        top, left = pair(padding, "padding", minimum=0)
+        bottom, right = top, left
+    else:
+        p_h, p_v = pair(total_padding, "total_padding", minimum=0)
+        top, left = p_h // 2, p_v // 2
+        bottom, right = p_h - top, p_v - left
+    rows_in, cols_in = M_h + top + bottom, M_v + left + right
+    if positions is None:
+        positions = [(0, 0), (out[0] - 1, out[1] - 1)] if out != (1, 1) else [(0, 0)]
+    try:
+        positions = [tuple(nonnegative_int(v, "positions entry") for v in ik) for ik in positions]
+    except TypeError:
+        raise TypeError(f"positions must be a sequence of (i, k) pairs of ints, got {positions!r}") from None
+    if not 1 <= len(positions) <= 6 or any(len(ik) != 2 for ik in positions):
+        raise ValueError(f"positions must hold 1 to 6 pairs (i, k), got {positions!r}")
+    bad = [ik for ik in positions if ik[0] >= out[0] or ik[1] >= out[1]]
+    if bad:
+        raise ValueError(f"positions {bad} are outside the {out[0]} × {out[1]} output")
+    span_h, span_v = shapes.effective_kernel_size((K_h, K_v), (d_h, d_v))
+    width = cols_in + 1.5 + out[1]
+    fig, axes = plt.subplots(1, len(positions), figsize=(min(16, 0.32 * width * len(positions) + 0.6),
+                                                         0.32 * max(rows_in, out[0]) + 1.0), squeeze=False)
+    for ax, (i, k) in zip(axes[0], positions):
+        for r in range(rows_in):
+            for c in range(cols_in):
+                inside = top <= r < top + M_h and left <= c < left + M_v
+                ax.add_patch(Rectangle((c, r), 1, 1, facecolor="white" if inside else "0.88", edgecolor="0.55", lw=0.5))
+        ax.add_patch(Rectangle((k * s_v, i * s_h), span_v, span_h, fill=False, edgecolor="C1", lw=2, ls="--"))
+        for a in range(K_h):
+            for b in range(K_v):
+                ax.add_patch(Rectangle((k * s_v + b * d_v + 0.1, i * s_h + a * d_h + 0.1), 0.8, 0.8,
+                                       facecolor="C3", alpha=0.6, edgecolor="C3"))
+        x0 = cols_in + 1.5
+        for r in range(out[0]):
+            for c in range(out[1]):
+                ax.add_patch(Rectangle((x0 + c, r), 1, 1, facecolor="C2" if (r, c) == (i, k) else "#f4fbf4",
+                                       edgecolor="0.55", lw=0.5))
+        ax.set_xlim(-0.2, x0 + out[1] + 0.2)
+        ax.set_ylim(max(rows_in, out[0]) + 0.2, -0.2)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(f"output pixel ({i}, {k}) of {out[0]} × {out[1]}")
+    fig.suptitle(f"input {M_h} × {M_v}, padding ({top}+{bottom}, {left}+{right}), kernel {K_h} × {K_v}, "
+                 f"stride ({s_h}, {s_v}), dilation ({d_h}, {d_v}) → output {out[0]} × {out[1]}", fontsize=10)
+    fig.tight_layout()
+    return fig
