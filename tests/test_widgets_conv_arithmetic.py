@@ -147,3 +147,52 @@ def test_javascript_arithmetic_matches_python(tmp_path):
             assert got == shapes.output_size(M, K, p, s, d)
     # output (1, 2), kernel 2 x 3, stride (2, 1), dilation (3, 2): rows 2 + 3a, columns 2 + 2b
     assert result["taps"] == [[2 + 3 * a, 2 + 2 * b] for a in range(2) for b in range(3)]
+
+
+FAKE_DOM = """
+class Node_ {
+  constructor(tag) { this.tag = tag; this.children = []; this.attrs = {}; this.style = {}; this.listeners = {};
+    this._text = ""; const self = this;
+    this.classList = { add: (c) => { self.className = ((self.className || "") + " " + c).trim(); } }; }
+  appendChild(c) { this.children.push(c); return c; }
+  replaceChildren(...c) { this.children = c; }
+  setAttribute(k, v) { this.attrs[k] = v; }
+  addEventListener(ev, f) { (this.listeners[ev] ||= []).push(f); }
+  dispatch(ev) { (this.listeners[ev] || []).forEach((f) => f()); }
+  set textContent(t) { this._text = t; } get textContent() { return this._text; }
+  all() { return [this, ...this.children.flatMap((c) => c.all())]; }
+}
+globalThis.document = { createElement: (t) => new Node_(t), createElementNS: (ns, t) => new Node_(t),
+  createTextNode: (t) => { const n = new Node_("#text"); n.textContent = t; return n; } };
+globalThis.setInterval = () => 1; globalThis.clearInterval = () => {};
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_javascript_renders_and_responds_in_a_fake_dom(tmp_path):
+    """render() runs without a browser: the output text follows the sliders, impossible settings give a message."""
+    module = tmp_path / "conv_arithmetic.mjs"
+    module.write_text(JS.read_text(encoding="utf-8"), encoding="utf-8")
+    script = tmp_path / "render.mjs"
+    script.write_text(FAKE_DOM + f"const mod = await import({json.dumps(module.as_uri())});\n" + """
+const state = { M: [6, 7], K: [3, 3], padding: [0, 0], stride: [1, 1], dilation: [1, 1], position: 0 };
+const model = { get: (k) => state[k], set: (k, v) => { state[k] = v; }, save_changes() {}, on() {}, off() {} };
+const root = new Node_("div");
+mod.default.render({ model, el: root });
+const out = root.all().find((n) => (n.className || "").split(" ").includes("cnnlib-conv-arithmetic-output"));
+const sliders = root.all().filter((n) => n.type === "range");
+const texts = [root.className, out.textContent];
+const move = (i, v) => { sliders[i].value = String(v); sliders[i].dispatch("input"); texts.push(out.textContent); };
+move(3, 1);  // padding 1 per side
+move(3, 0); move(5, 2);  // dilation 2
+move(0, 1);  // one input row: no output
+console.log(JSON.stringify({ texts, state, n: sliders.length }));
+""", encoding="utf-8")
+    got = json.loads(subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout)
+    texts = got["texts"]
+    assert texts[0] == "cnnlib-conv-arithmetic" and got["n"] == 7
+    assert texts[1].startswith("output: 4 × 5")  # Figure 6.3
+    assert texts[2].startswith("output: 6 × 7")  # Figure 6.6
+    assert texts[3].startswith("output: 2 × 3")  # Figure 6.8
+    assert texts[4].startswith("no output: the dilated kernel (5 × 5) is larger than the padded input (1 × 7)")
+    assert got["state"]["M"] == [1, 7] and got["state"]["dilation"] == [2, 2]
