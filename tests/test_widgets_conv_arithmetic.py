@@ -193,6 +193,7 @@ console.log(JSON.stringify({ texts, state, n: sliders.length }));
     assert texts[0] == "cnnlib-conv-arithmetic" and got["n"] == 7
     assert texts[1].startswith("output: 4 × 5")  # Figure 6.3
     assert texts[2].startswith("output: 6 × 7")  # Figure 6.6
-    assert texts[3].startswith("output: 2 × 3")  # Figure 6.8
-    assert texts[4].startswith("no output: the dilated kernel (5 × 5) is larger than the padded input (1 × 7)")
+    assert texts[3].startswith("output: 4 × 5")
+    assert texts[4].startswith("output: 2 × 3")  # Figure 6.8
+    assert texts[5].startswith("no output: the dilated kernel (5 × 5) is larger than the padded input (1 × 7)")
     assert got["state"]["M"] == [1, 7] and got["state"]["dilation"] == [2, 2]
