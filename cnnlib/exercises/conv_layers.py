@@ -130,7 +130,7 @@ def check_same_padding(answer, K, dilation=1, *, padding: str = "total") -> Feed
     Examples
     --------
     >>> check_same_padding(4, 3, dilation=2)
-    ✔ Correct: total padding 4 keeps the size (effective kernel 5, Eq. (6.18): M - 5 + 4 + 1 = M).
+    ✔ Correct: total padding 4 keeps the size (effective kernel 5, Eq. (6.17) with s = 1: M - 5 + 4 + 1 = M).
     >>> check_same_padding(2, 3, dilation=2)
     ✘ Total padding 2 does not keep the size: that is K - 1, which ignores the dilation: the dilated kernel covers d (K - 1) + 1 = 5 pixels.
     """
@@ -153,7 +153,7 @@ def check_same_padding(answer, K, dilation=1, *, padding: str = "total") -> Feed
     if got == want:
         k = K_eff[0] if K_eff[0] == K_eff[1] else K_eff
         return Feedback(True, f"Correct: {word.lower()} {answer!r} keeps the size (effective kernel {k}, "
-                              f"Eq. (6.18): M - {k} + {need[0] if need[0] == need[1] else need} + 1 = M).")
+                              f"Eq. (6.17) with s = 1: M - {k} + {need[0] if need[0] == need[1] else need} + 1 = M).")
     axis = 0 if got[0] != want[0] else 1
     g, w, k, d, ke = got[axis], want[axis], K_pair[axis], d_pair[axis], K_eff[axis]
     reasons = {}
