@@ -6,22 +6,19 @@ import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 
 from cnnlib import conv, layers, shapes
+from test_shapes import geometry  # the same drawn geometries as the output-size tests
 
 ints = st.integers
 
 
 @st.composite
 def conv_case(draw):
-    K = (draw(ints(1, 4)), draw(ints(1, 4)))
-    d = (draw(ints(1, 3)), draw(ints(1, 3)))
-    p = (draw(ints(0, 2)), draw(ints(0, 2)))
-    s = (draw(ints(1, 3)), draw(ints(1, 3)))
-    span = [d_ * (k - 1) + 1 for d_, k in zip(d, K)]
-    H, W = (draw(ints(max(1, sp - 2 * p_), sp - 2 * p_ + 6)) for sp, p_ in zip(span, p))
+    """Random data for a geometry drawn as in test_shapes, with channels, batch and bias."""
+    M, K, p, s, d = draw(geometry())
     c_in, c_out = draw(ints(1, 3)), draw(ints(1, 3))
     batch = draw(st.one_of(st.none(), ints(1, 2)))
     rng = np.random.default_rng(draw(ints(0, 2**16)))
-    x = rng.normal(size=(c_in, H, W) if batch is None else (batch, c_in, H, W))
+    x = rng.normal(size=(c_in, *M) if batch is None else (batch, c_in, *M))
     w = rng.normal(size=(c_out, c_in, *K))
     b = rng.normal(size=c_out) if draw(st.booleans()) else None
     return x, w, b, p, s, d
