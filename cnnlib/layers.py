@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import as_array, nonnegative_int, pair, positive_int
+from .shapes import effective_kernel_size
 
 __all__: list[str] = []
 
@@ -26,7 +27,7 @@ def _conv_windows(x, K, padding, stride, dilation):
     (K_h, K_v), (p_h, p_v), (s_h, s_v), (d_h, d_v) = K, padding, stride, dilation
     widths = [(0, 0)] * (x.ndim - 2) + [(p_h, p_h), (p_v, p_v)]
     padded = np.pad(x, widths)
-    span = (d_h * (K_h - 1) + 1, d_v * (K_v - 1) + 1)  # the effective (dilated) kernel
+    span = effective_kernel_size(K, dilation)  # the dilated kernel's extent
     windows = np.lib.stride_tricks.sliding_window_view(padded, span, axis=(-2, -1))
     return windows[..., ::s_h, ::s_v, ::d_h, ::d_v]
 
@@ -97,7 +98,7 @@ def conv2d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
     p = pair(padding, "padding", minimum=0)
     s = pair(stride, "stride")
     d = pair(dilation, "dilation")
-    span = (d[0] * (K_h - 1) + 1, d[1] * (K_v - 1) + 1)
+    span = effective_kernel_size((K_h, K_v), d)
     padded = (x.shape[-2] + 2 * p[0], x.shape[-1] + 2 * p[1])
     if span[0] > padded[0] or span[1] > padded[1]:
         raise ValueError(f"the kernel after dilation, {span[0]} x {span[1]} (W {K_h} x {K_v}, dilation {d}), "

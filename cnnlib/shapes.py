@@ -38,8 +38,8 @@ def effective_kernel_size(K, dilation=1):
     Notes
     -----
     Dilation puts ``d - 1`` zero rows between neighbouring kernel rows (and likewise
-    columns), so a ``K_h x K_v`` kernel covers ``(d_h (K_h - 1) + 1) x (d_v (K_v - 1) + 1)``
-    input pixels while keeping ``K_h K_v`` weights (Section 6.3 of the chapter, the
+    columns), so a ``K_h x K_v`` kernel spans ``d_h (K_h - 1) + 1`` rows by ``d_v (K_v - 1) + 1``
+    columns of the input while keeping ``K_h K_v`` weights (Section 6.3 of the chapter, the
     effective kernel that turns Eq. (6.19) into Eq. (6.17)).
 
     Examples
@@ -152,8 +152,9 @@ def dilate_kernel(W, dilation):
 
     Returns
     -------
-    ndarray, shape (..., d_h (K_h - 1) + 1, d_v (K_v - 1) + 1)
-        The dilated kernel: ``out[..., d_h * i, d_v * j] = W[..., i, j]``, zeros elsewhere.
+    ndarray, shape (..., K_h', K_v')
+        The dilated kernel, with ``K_h' = d_h (K_h - 1) + 1`` and ``K_v' = d_v (K_v - 1) + 1``:
+        ``out[..., d_h * i, d_v * j] = W[..., i, j]``, zeros elsewhere.
 
     Notes
     -----
@@ -176,7 +177,7 @@ def dilate_kernel(W, dilation):
         raise ValueError(f"W must have at least 2 axes (K_h, K_v), got an array of shape {W.shape}")
     d_h, d_v = pair(dilation, "dilation")
     K_h, K_v = W.shape[-2:]
-    out = np.zeros(W.shape[:-2] + (d_h * (K_h - 1) + 1, d_v * (K_v - 1) + 1), dtype=W.dtype)
+    out = np.zeros(W.shape[:-2] + effective_kernel_size((K_h, K_v), (d_h, d_v)), dtype=W.dtype)
     out[..., ::d_h, ::d_v] = W
     return out
 
