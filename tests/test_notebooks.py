@@ -82,7 +82,7 @@ def _equation_tags():
     import re
 
     tags = []
-    sources = NOTEBOOKS + sorted(ROOT.glob("*.md"))
+    sources = NOTEBOOKS + [ROOT / (f + ".md") for f in _toc_files() if (ROOT / (f + ".md")).exists()]
     for path in sources:
         if path.suffix == ".ipynb":
             text = "".join("".join(c["source"]) for c in _cells(path) if c["cell_type"] == "markdown")
