@@ -10,7 +10,8 @@ JB     := $(BIN)/jupyter-book
 export PYTHONHASHSEED := 0
 # Keep BLAS and torch from fighting over the cores (see bench/README.md).
 export OMP_NUM_THREADS ?= 1
-export MPLBACKEND := Agg
+# MPLBACKEND=Agg only for pytest: exported to the build, it would stop the notebooks' kernels
+# from showing their figures inline (tests/browser checks that every figure is in the book).
 
 .PHONY: book test unit build-clean browser env clean
 
@@ -28,7 +29,7 @@ book: $(STAMP)
 	$(JB) build . -W -n --keep-going
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --ignore=tests/browser
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2 --ignore=tests/browser
 
 build-clean: $(STAMP)
 	rm -rf _build

@@ -77,3 +77,32 @@ def test_conv_arithmetic_explorer_responds(html_dir, fresh_page):
     problems = checks.check_loads_cleanly(visit) + checks.check_slider_widget(
         page, "cnnlib-conv-arithmetic", "cnnlib-conv-arithmetic-output")
     assert not problems, f"{CONV_ARITHMETIC_PAGE}:\n" + "\n".join(problems)
+
+
+def test_notebook_figures_are_in_the_book(html_dir):
+    """Every figure a notebook makes reaches its page: a cell with figure metadata becomes a
+    <figure> with an image, and a notebook that plots shows at least that many output images.
+    (With MPLBACKEND=Agg leaking into the build's kernels, plots vanish silently.)"""
+    import json
+    import re
+
+    from conftest import ROOT
+
+    problems = []
+    for nb in sorted((ROOT / "chapters").rglob("*.ipynb")):
+        rel = nb.relative_to(ROOT).with_suffix(".html").as_posix()
+        if not (html_dir / rel).exists():
+            continue
+        cells = json.loads(nb.read_text())["cells"]
+        code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+        with_meta = sum("figure" in c.get("metadata", {}).get("mystnb", {}) for c in cells)
+        plots = sum(("plt." in c or "_figure(" in c) for c in code)
+        html = (html_dir / rel).read_text(encoding="utf-8")
+        outputs = re.split(r'class="cell_output', html)[1:]
+        images = sum(part.split('class="cell', 1)[0].count("<img") for part in outputs)
+        figures = len(re.findall(r"<figure[^>]*>\s*(?:<[^>]*>\s*)*<img", html))
+        if figures < with_meta:
+            problems.append(f"{rel}: {with_meta} cells carry figure metadata, {figures} <figure>s with an image")
+        if images < max(with_meta, 1 if plots else 0):
+            problems.append(f"{rel}: its notebook plots in {plots} cells, the page shows {images} output images")
+    assert not problems, "\n".join(problems)
