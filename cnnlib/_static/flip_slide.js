@@ -34,6 +34,12 @@ function fmt(x) {
   return Object.is(r, -0) ? "0" : String(r);
 }
 
+// A factor in a product: negative numbers in parentheses, "1·(-1)" rather than "1·-1".
+function paren(x) {
+  const s = fmt(x);
+  return s.startsWith("-") ? `(${s})` : s;
+}
+
 // One lollipop panel: values[i] drawn at position xs[i] on a shared tau axis.
 function panel(svg, y0, h, label, xs, values, color, opts) {
   const { x, lo, hi, width, yMax, highlight } = opts;
@@ -166,7 +172,7 @@ function render({ model, el: root }) {
       lab.textContent = String(tau);
     }
     const sum = rows.reduce((s, r) => s + r.prod, 0);
-    const shown = rows.filter((r) => r.prod !== 0).map((r) => `${fmt(r.f)}·${fmt(r.g)}`);
+    const shown = rows.filter((r) => r.prod !== 0).map((r) => `${paren(r.f)}·${paren(r.g)}`);
     formula.textContent = `(f * g)(${t}) = Σ f(${t} − τ) g(τ) = ${shown.length ? shown.join(" + ") : "0"} = `;
     value.textContent = fmt(sum);
   }
