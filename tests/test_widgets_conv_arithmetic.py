@@ -8,7 +8,6 @@ import itertools
 import json
 import shutil
 import subprocess
-from importlib import resources
 
 import matplotlib
 
@@ -21,24 +20,12 @@ import traitlets  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from cnnlib.widgets._esm import esm_source  # noqa: E402
 from cnnlib import shapes, widgets  # noqa: E402
 from cnnlib.widgets import _conv_arithmetic  # noqa: E402
 
-JS = resources.files("cnnlib") / "_static" / "conv_arithmetic.js"
+ESM = esm_source("conv_arithmetic.js")  # what the browser runs: widget_kit.js, then conv_arithmetic.js
 LIMITS = _conv_arithmetic.LIMITS
-
-
-def test_esm_is_shipped_and_synced():
-    w = widgets.conv_arithmetic_explorer()
-    source = JS.read_text(encoding="utf-8")
-    assert w._esm == source
-    assert "export default" in source and "render" in source
-    assert "import " not in source.replace("import.meta", ""), "the ES module must not import anything (offline book)"
-    for css_class in ("cnnlib-conv-arithmetic", "cnnlib-conv-arithmetic-output"):
-        assert css_class in source
-    assert 'type = "range"' in source and "no output" in source
-    synced = set(w.traits(sync=True))
-    assert {"_esm", "M", "K", "padding", "stride", "dilation", "position"} <= synced
 
 
 def test_defaults_and_chapter_settings():
@@ -129,7 +116,7 @@ def test_static_figure_validation():
 def test_javascript_arithmetic_matches_python(tmp_path):
     cases = list(itertools.product(range(1, 9), range(1, 5), range(0, 3), range(1, 4), range(1, 4)))
     module = tmp_path / "conv_arithmetic.mjs"
-    module.write_text(JS.read_text(encoding="utf-8"), encoding="utf-8")
+    module.write_text(ESM, encoding="utf-8")
     script = tmp_path / "run.mjs"
     script.write_text(
         f"import {{ outputSize, effectiveKernel, taps }} from {json.dumps(module.as_uri())};\n"
@@ -172,7 +159,7 @@ globalThis.setInterval = () => 1; globalThis.clearInterval = () => {};
 def test_javascript_renders_and_responds_in_a_fake_dom(tmp_path):
     """render() runs without a browser: the output text follows the sliders, impossible settings give a message."""
     module = tmp_path / "conv_arithmetic.mjs"
-    module.write_text(JS.read_text(encoding="utf-8"), encoding="utf-8")
+    module.write_text(ESM, encoding="utf-8")
     script = tmp_path / "render.mjs"
     script.write_text(FAKE_DOM + f"const mod = await import({json.dumps(module.as_uri())});\n" + """
 const state = { M: [6, 7], K: [3, 3], padding: [0, 0], stride: [1, 1], dilation: [1, 1], position: 0 };

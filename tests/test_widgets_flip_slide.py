@@ -6,7 +6,6 @@ JavaScript arithmetic is also run under Node when Node is installed, against num
 import json
 import shutil
 import subprocess
-from importlib import resources
 
 import matplotlib
 
@@ -18,23 +17,11 @@ import traitlets  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from cnnlib.widgets._esm import esm_source  # noqa: E402
 from cnnlib import widgets  # noqa: E402
 from cnnlib.widgets import _flip_slide  # noqa: E402
 
-JS = resources.files("cnnlib") / "_static" / "flip_slide.js"
-
-
-def test_esm_is_shipped_and_synced():
-    w = widgets.flip_slide_explorer()
-    source = JS.read_text(encoding="utf-8")
-    assert w._esm == source
-    assert "export default" in source and "render" in source
-    assert "import " not in source.replace("import.meta", ""), "the ES module must not import anything (offline book)"
-    for css_class in ("cnnlib-flip-slide", "cnnlib-flip-slide-value"):
-        assert css_class in source
-    assert 'type = "range"' in source
-    synced = {name for name in w.traits(sync=True)}
-    assert {"_esm", "f", "g", "t", "preset", "presets"} <= synced
+ESM = esm_source("flip_slide.js")  # what the browser runs: widget_kit.js, then flip_slide.js
 
 
 def test_defaults_and_presets():
@@ -112,7 +99,7 @@ def test_javascript_arithmetic_matches_numpy(tmp_path):
     rng = np.random.default_rng(3)
     cases = [(rng.normal(size=m).tolist(), rng.normal(size=n).tolist()) for m, n in [(1, 1), (3, 5), (6, 2), (4, 4)]]
     module = tmp_path / "flip_slide.mjs"
-    module.write_text(JS.read_text(encoding="utf-8"), encoding="utf-8")
+    module.write_text(ESM, encoding="utf-8")
     script = tmp_path / "run.mjs"
     script.write_text(
         f"import {{ convolve, terms }} from {json.dumps(module.as_uri())};\n"

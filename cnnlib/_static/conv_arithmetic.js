@@ -1,17 +1,9 @@
 // Convolution-arithmetic explorer: padding, stride and dilation, and the output size of Eq. (6.17).
 // Everything is computed here, in the browser, from the synced traits M, K, padding, stride, dilation
 // (pairs: rows, columns) and position (the output pixel shown, row-major), so the explorer keeps
-// working in the static book without a kernel. No imports, no CDN.
+// working in the static book without a kernel. No imports, no CDN; el() and frame() come from widget_kit.js.
 
-const SVG = "http://www.w3.org/2000/svg";
 const COLORS = { pad: "#e8e8e8", input: "#ffffff", tap: "#d62728", span: "#ff7f0e", out: "#2ca02c", grid: "#888" };
-
-function el(tag, attrs = {}, parent = null) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (parent) parent.appendChild(node);
-  return node;
-}
 
 // Effective (dilated) kernel size along one axis: d (K - 1) + 1.
 export function effectiveKernel(K, d) {
@@ -53,17 +45,8 @@ function slider(controls, label, cls, min, max) {
 }
 
 function render({ model, el: root }) {
-  root.classList.add("cnnlib-conv-arithmetic");
-  root.style.fontFamily = "sans-serif";
-  root.style.fontSize = "13px";
-  root.style.maxWidth = "760px";
-
-  const controls = document.createElement("div");
-  controls.style.display = "flex";
-  controls.style.flexWrap = "wrap";
-  controls.style.gap = "6px 14px";
-  controls.style.marginBottom = "6px";
-  root.appendChild(controls);
+  const { controls, svg, formula, value: output } = frame(root, {
+    rootClass: "cnnlib-conv-arithmetic", maxWidth: "760px", valueClass: "cnnlib-conv-arithmetic-output", block: true });
 
   // Each slider sets one trait; "M_h"/"M_v" set one entry of M, the others set both entries.
   const spec = [
@@ -91,20 +74,6 @@ function render({ model, el: root }) {
   play.className = "cnnlib-conv-arithmetic-play";
   controls.appendChild(play);
 
-  const svg = el("svg", { width: "100%", role: "img" });
-  root.appendChild(svg);
-
-  const readout = document.createElement("div");
-  readout.style.fontFamily = "monospace";
-  readout.style.whiteSpace = "pre";
-  readout.style.marginTop = "4px";
-  const formula = document.createElement("div");
-  const output = document.createElement("div");
-  output.className = "cnnlib-conv-arithmetic-output";
-  output.style.fontWeight = "bold";
-  readout.appendChild(formula);
-  readout.appendChild(output);
-  root.appendChild(readout);
 
   function settings() {
     return {

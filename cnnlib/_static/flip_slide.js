@@ -1,16 +1,8 @@
 // Flip-and-slide explorer for the discrete convolution (f * g)(t) = sum_tau f(t - tau) g(tau), Eq. (6.1).
 // Everything is computed here, in the browser, from the synced traits f, g, t, preset and presets,
-// so the explorer keeps working in the static book without a kernel. No imports, no CDN.
+// so the explorer keeps working in the static book without a kernel. No imports, no CDN; el() and frame() come from widget_kit.js.
 
-const SVG = "http://www.w3.org/2000/svg";
 const COLORS = { g: "#1f77b4", f: "#d62728", prod: "#9467bd", out: "#2ca02c", hi: "#ff7f0e" };
-
-function el(tag, attrs = {}, parent = null) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (parent) parent.appendChild(node);
-  return node;
-}
 
 // Full convolution: out[t] = sum_tau f[t - tau] g[tau], t = 0 .. m + n - 2.
 export function convolve(f, g) {
@@ -60,17 +52,8 @@ function panel(svg, y0, h, label, xs, values, color, opts) {
 }
 
 function render({ model, el: root }) {
-  root.classList.add("cnnlib-flip-slide");
-  root.style.fontFamily = "sans-serif";
-  root.style.maxWidth = "720px";
-
-  const controls = document.createElement("div");
-  controls.style.display = "flex";
-  controls.style.flexWrap = "wrap";
-  controls.style.gap = "12px";
-  controls.style.alignItems = "center";
-  controls.style.marginBottom = "6px";
-  root.appendChild(controls);
+  const { controls, svg, formula, value } = frame(root, {
+    rootClass: "cnnlib-flip-slide", maxWidth: "720px", valueClass: "cnnlib-flip-slide-value" });
 
   const presetLabel = document.createElement("label");
   presetLabel.textContent = "pair: ";
@@ -90,19 +73,6 @@ function render({ model, el: root }) {
   sliderLabel.appendChild(slider);
   controls.appendChild(sliderLabel);
 
-  const svg = el("svg", { width: "100%", role: "img" });
-  root.appendChild(svg);
-
-  const readout = document.createElement("div");
-  readout.style.fontFamily = "monospace";
-  readout.style.fontSize = "13px";
-  readout.style.marginTop = "4px";
-  const formula = document.createElement("span");
-  const value = document.createElement("b");
-  value.className = "cnnlib-flip-slide-value";
-  readout.appendChild(formula);
-  readout.appendChild(value);
-  root.appendChild(readout);
 
   function fillPresets() {
     const presets = model.get("presets") || {};

@@ -7,18 +7,16 @@ the explorer also works in the rendered book without a kernel.
 """
 from __future__ import annotations
 
-import pathlib
-
 import anywidget
 import numpy as np
 import traitlets
 
 from .. import shapes
 from .._validation import nonnegative_int, pair
+from ._esm import esm_source
 
 __all__ = ["ConvArithmeticExplorer", "conv_arithmetic_explorer", "conv_arithmetic_figure", "LIMITS"]
 
-_ESM_PATH = pathlib.Path(__file__).resolve().parents[1] / "_static" / "conv_arithmetic.js"
 
 #: Range of each setting, ``name -> (smallest, largest)``; the sliders of the explorer span them.
 LIMITS = {"M": (1, 16), "K": (1, 7), "padding": (0, 4), "stride": (1, 5), "dilation": (1, 4)}
@@ -51,7 +49,7 @@ class ConvArithmeticExplorer(anywidget.AnyWidget):
         Output pixel shown, row-major (``i * M'_v + k``); the browser clamps it to the output.
     """
 
-    _esm = traitlets.Unicode(_ESM_PATH.read_text(encoding="utf-8")).tag(sync=True)
+    _esm = traitlets.Unicode(esm_source("conv_arithmetic.js")).tag(sync=True)
     M = traitlets.List(traitlets.Int(), default_value=[7, 7]).tag(sync=True)
     K = traitlets.List(traitlets.Int(), default_value=[3, 3]).tag(sync=True)
     padding = traitlets.List(traitlets.Int(), default_value=[0, 0]).tag(sync=True)

@@ -7,17 +7,15 @@
 """
 from __future__ import annotations
 
-import pathlib
-
 import anywidget
 import numpy as np
 import traitlets
 
 from .._validation import as_array, nonnegative_int
+from ._esm import esm_source
 
 __all__ = ["FlipSlideExplorer", "flip_slide_explorer", "flip_slide_figure", "PRESETS"]
 
-_ESM_PATH = pathlib.Path(__file__).resolve().parents[1] / "_static" / "flip_slide.js"
 
 #: Longest sequence the explorer accepts (the picture stays readable).
 MAX_LENGTH = 40
@@ -61,7 +59,7 @@ class FlipSlideExplorer(anywidget.AnyWidget):
         The menu: name -> ``{"f": [...], "g": [...]}``.
     """
 
-    _esm = traitlets.Unicode(_ESM_PATH.read_text(encoding="utf-8")).tag(sync=True)
+    _esm = traitlets.Unicode(esm_source("flip_slide.js")).tag(sync=True)
     f = traitlets.List(traitlets.Float(), default_value=PRESETS["box * box = triangle"]["f"]).tag(sync=True)
     g = traitlets.List(traitlets.Float(), default_value=PRESETS["box * box = triangle"]["g"]).tag(sync=True)
     t = traitlets.Int(3).tag(sync=True)

@@ -10,34 +10,20 @@ def test_book_is_built():
     assert len(PAGES) >= 2, f"only {PAGES} found under {HTML_DIR}"
 
 
-def test_page_loads_offline(visit_page, page_rel):
-    """No request leaves 127.0.0.1, none fails, no uncaught exception, no console error."""
-    problems = visit_page(page_rel)["loads"]
-    assert not problems, f"{page_rel}:\n  " + "\n  ".join(problems)
+# What each check requires of every page (visit_page runs them all on one load of the page).
+PAGE_CHECKS = {
+    "loads": "no request leaves 127.0.0.1, none fails, no uncaught exception, no console error",
+    "math": "every formula is typeset by the local MathJax, tags (6.k) included; no raw TeX is left",
+    "images": "every <img> loads (naturalWidth > 0) and every figure has a caption",
+    "solutions": "dropdown solutions start hidden and open on click",
+    "launch": "notebook pages link to Binder and Colab for this repository, branch and notebook",
+}
 
 
-def test_page_math_renders(visit_page, page_rel):
-    """Every formula is typeset by the local MathJax, tags (6.k) included; no raw TeX is left."""
-    problems = visit_page(page_rel)["math"]
-    assert not problems, f"{page_rel}:\n  " + "\n  ".join(problems)
-
-
-def test_page_images_load(visit_page, page_rel):
-    """Every <img> loads (naturalWidth > 0) and every figure has a caption."""
-    problems = visit_page(page_rel)["images"]
-    assert not problems, f"{page_rel}:\n  " + "\n  ".join(problems)
-
-
-def test_page_solutions_open(visit_page, page_rel):
-    """Dropdown solutions start hidden and open on click."""
-    problems = visit_page(page_rel)["solutions"]
-    assert not problems, f"{page_rel}:\n  " + "\n  ".join(problems)
-
-
-def test_page_launch_buttons(visit_page, page_rel):
-    """Notebook pages link to Binder and Colab for this repository, branch and notebook."""
-    problems = visit_page(page_rel)["launch"]
-    assert not problems, f"{page_rel}:\n  " + "\n  ".join(problems)
+@pytest.mark.parametrize("check", PAGE_CHECKS)
+def test_page(visit_page, page_rel, check):
+    problems = visit_page(page_rel)[check]
+    assert not problems, f"{page_rel} ({check}: {PAGE_CHECKS[check]}):\n  " + "\n  ".join(problems)
 
 
 def test_notebook_pages_embed_widget_state(html_dir):
@@ -51,32 +37,24 @@ def test_notebook_pages_embed_widget_state(html_dir):
     assert not missing, f"widget views without embedded state: {missing}"
 
 
-FLIP_SLIDE_PAGE = "chapters/6-2-convolution/index.html"
+# The kernel-free explorers: page -> (root CSS class, class of the element showing the result).
+EXPLORERS = {
+    "chapters/6-2-convolution/index.html": ("cnnlib-flip-slide", "cnnlib-flip-slide-value"),
+    "chapters/6-3-conv-layer/2-padding-stride-dilation.html": ("cnnlib-conv-arithmetic",
+                                                               "cnnlib-conv-arithmetic-output"),
+}
 
 
-def test_flip_slide_explorer_responds(html_dir, fresh_page):
-    """The flip-and-slide explorer of Section 6.2 works without a kernel: moving its slider
-    changes the value it shows."""
-    assert (html_dir / FLIP_SLIDE_PAGE).exists(), f"{FLIP_SLIDE_PAGE} is not in the build"
-    page, visit = fresh_page(FLIP_SLIDE_PAGE)
-    problems = checks.check_loads_cleanly(visit) + checks.check_slider_widget(
-        page, "cnnlib-flip-slide", "cnnlib-flip-slide-value")
-    assert not problems, "\n".join(problems)
-
-
-CONV_ARITHMETIC_PAGE = "chapters/6-3-conv-layer/2-padding-stride-dilation.html"
-
-
-def test_conv_arithmetic_explorer_responds(html_dir, fresh_page):
-    """The convolution-arithmetic explorer of Section 6.3 works without a kernel: moving a
-    slider changes the output size it prints."""
-    assert (html_dir / CONV_ARITHMETIC_PAGE).exists(), f"{CONV_ARITHMETIC_PAGE} is not in the build"
-    assert "cnnlib-conv-arithmetic" in (html_dir / CONV_ARITHMETIC_PAGE).read_text(encoding="utf-8"), \
-        f"{CONV_ARITHMETIC_PAGE} does not embed conv_arithmetic_explorer()"
-    page, visit = fresh_page(CONV_ARITHMETIC_PAGE)
-    problems = checks.check_loads_cleanly(visit) + checks.check_slider_widget(
-        page, "cnnlib-conv-arithmetic", "cnnlib-conv-arithmetic-output")
-    assert not problems, f"{CONV_ARITHMETIC_PAGE}:\n" + "\n".join(problems)
+@pytest.mark.parametrize("rel", EXPLORERS)
+def test_explorer_responds_without_a_kernel(html_dir, fresh_page, rel):
+    """The flip-and-slide explorer (6.2) and the convolution-arithmetic explorer (6.3) work in
+    the static page: moving a slider changes the value they show."""
+    root, value = EXPLORERS[rel]
+    assert (html_dir / rel).exists(), f"{rel} is not in the build"
+    assert root in (html_dir / rel).read_text(encoding="utf-8"), f"{rel} does not embed its explorer (.{root})"
+    page, visit = fresh_page(rel)
+    problems = checks.check_loads_cleanly(visit) + checks.check_slider_widget(page, root, value)
+    assert not problems, f"{rel}:\n" + "\n".join(problems)
 
 
 def test_notebook_figures_are_in_the_book(html_dir):

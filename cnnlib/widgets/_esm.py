@@ -1,0 +1,23 @@
+"""The explorers' ES modules, as anywidget receives them.
+
+Each explorer's front-end is one self-contained ES module (the offline book cannot import
+from a CDN, and anywidget ships one module per widget), so the helpers every explorer needs
+(``el``, ``frame``) live once in ``cnnlib/_static/widget_kit.js`` and are put in front of
+each module here.
+"""
+import pathlib
+
+STATIC = pathlib.Path(__file__).resolve().parents[1] / "_static"
+
+
+def esm_source(name: str) -> str:
+    """The ES module for ``cnnlib/_static/<name>``: ``widget_kit.js`` followed by that file.
+
+    Examples
+    --------
+    >>> source = esm_source("flip_slide.js")
+    >>> "function frame(" in source and "export default" in source
+    True
+    """
+    kit = (STATIC / "widget_kit.js").read_text(encoding="utf-8")
+    return kit + "\n" + (STATIC / name).read_text(encoding="utf-8")
