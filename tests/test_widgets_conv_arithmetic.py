@@ -6,8 +6,6 @@ and the shape of torch.nn.functional.conv2d's output.
 """
 import itertools
 import json
-import shutil
-import subprocess
 
 import matplotlib
 
@@ -20,11 +18,10 @@ import traitlets  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from cnnlib.widgets._esm import esm_source  # noqa: E402
+from node_esm import run_esm  # noqa: E402
 from cnnlib import shapes, widgets  # noqa: E402
 from cnnlib.widgets import _conv_arithmetic  # noqa: E402
 
-ESM = esm_source("conv_arithmetic.js")  # what the browser runs: widget_kit.js, then conv_arithmetic.js
 LIMITS = _conv_arithmetic.LIMITS
 
 
@@ -112,20 +109,14 @@ def test_static_figure_validation():
         widgets.conv_arithmetic_figure(6, 3, padding=1, total_padding=2)
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 def test_javascript_arithmetic_matches_python(tmp_path):
     cases = list(itertools.product(range(1, 9), range(1, 5), range(0, 3), range(1, 4), range(1, 4)))
-    module = tmp_path / "conv_arithmetic.mjs"
-    module.write_text(ESM, encoding="utf-8")
-    script = tmp_path / "run.mjs"
-    script.write_text(
-        f"import {{ outputSize, effectiveKernel, taps }} from {json.dumps(module.as_uri())};\n"
+    result = run_esm(tmp_path, "conv_arithmetic.js",
+        "import { outputSize, effectiveKernel, taps } from MODULE;\n"
         f"const cases = {json.dumps(cases)};\n"
         "console.log(JSON.stringify({sizes: cases.map(([M, K, p, s, d]) => outputSize(M, K, p, s, d)),"
         " spans: cases.map(([M, K, p, s, d]) => effectiveKernel(K, d)),"
-        " taps: taps(1, 2, [2, 3], [2, 1], [3, 2])}));\n",
-        encoding="utf-8")
-    result = json.loads(subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout)
+        " taps: taps(1, 2, [2, 3], [2, 1], [3, 2])}));\n")
     for (M, K, p, s, d), got, span in zip(cases, result["sizes"], result["spans"]):
         assert span == shapes.effective_kernel_size(K, d)
         if span > M + 2 * p:
@@ -155,13 +146,9 @@ globalThis.setInterval = () => 1; globalThis.clearInterval = () => {};
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 def test_javascript_renders_and_responds_in_a_fake_dom(tmp_path):
     """render() runs without a browser: the output text follows the sliders, impossible settings give a message."""
-    module = tmp_path / "conv_arithmetic.mjs"
-    module.write_text(ESM, encoding="utf-8")
-    script = tmp_path / "render.mjs"
-    script.write_text(FAKE_DOM + f"const mod = await import({json.dumps(module.as_uri())});\n" + """
+    got = run_esm(tmp_path, "conv_arithmetic.js", FAKE_DOM + "const mod = await import(MODULE);\n" + """
 const state = { M: [6, 7], K: [3, 3], padding: [0, 0], stride: [1, 1], dilation: [1, 1], position: 0 };
 const model = { get: (k) => state[k], set: (k, v) => { state[k] = v; }, save_changes() {}, on() {}, off() {} };
 const root = new Node_("div");
@@ -174,8 +161,7 @@ move(3, 1);  // padding 1 per side
 move(3, 0); move(5, 2);  // dilation 2
 move(0, 1);  // one input row: no output
 console.log(JSON.stringify({ texts, state, n: sliders.length }));
-""", encoding="utf-8")
-    got = json.loads(subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout)
+""")
     texts = got["texts"]
     assert texts[0] == "cnnlib-conv-arithmetic" and got["n"] == 7
     assert texts[1].startswith("output: 4 × 5")  # Figure 6.3

@@ -4,8 +4,6 @@ The browser side is exercised by tests/browser (moving the slider in the built b
 JavaScript arithmetic is also run under Node when Node is installed, against numpy.convolve.
 """
 import json
-import shutil
-import subprocess
 
 import matplotlib
 
@@ -17,11 +15,10 @@ import traitlets  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from cnnlib.widgets._esm import esm_source  # noqa: E402
+from node_esm import run_esm  # noqa: E402
 from cnnlib import widgets  # noqa: E402
 from cnnlib.widgets import _flip_slide  # noqa: E402
 
-ESM = esm_source("flip_slide.js")  # what the browser runs: widget_kit.js, then flip_slide.js
 
 
 def test_defaults_and_presets():
@@ -94,20 +91,14 @@ def test_static_figure_validation():
         widgets.flip_slide_figure([1, 1], [1, 1], [-1])
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 def test_javascript_arithmetic_matches_numpy(tmp_path):
     rng = np.random.default_rng(3)
     cases = [(rng.normal(size=m).tolist(), rng.normal(size=n).tolist()) for m, n in [(1, 1), (3, 5), (6, 2), (4, 4)]]
-    module = tmp_path / "flip_slide.mjs"
-    module.write_text(ESM, encoding="utf-8")
-    script = tmp_path / "run.mjs"
-    script.write_text(
-        f"import {{ convolve, terms }} from {json.dumps(module.as_uri())};\n"
+    result = run_esm(tmp_path, "flip_slide.js",
+        "import { convolve, terms } from MODULE;\n"
         f"const cases = {json.dumps(cases)};\n"
         "console.log(JSON.stringify(cases.map(([f, g]) => ({out: convolve(f, g),"
-        " sums: convolve(f, g).map((_, t) => terms(f, g, t).reduce((s, r) => s + r.prod, 0))}))));\n",
-        encoding="utf-8")
-    result = json.loads(subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout)
+        " sums: convolve(f, g).map((_, t) => terms(f, g, t).reduce((s, r) => s + r.prod, 0))}))));\n")
     for (f, g), got in zip(cases, result):
         np.testing.assert_allclose(got["out"], np.convolve(f, g), atol=1e-12)
         np.testing.assert_allclose(got["sums"], np.convolve(f, g), atol=1e-12)
