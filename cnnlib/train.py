@@ -36,7 +36,10 @@ large learning rates", 2019 (the one-cycle schedule).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import math
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -49,6 +52,12 @@ from ._validation import check_choice, positive_int
 
 __all__ = [
     "get_device",
+    "quick_run",
+    "QUICK_ENV",
+    "cached_fit",
+    "LENET5_SETTINGS",
+    "lenet5_recipe",
+    "trained_lenet5",
     "set_seed",
     "History",
     "fit",
@@ -82,6 +91,65 @@ def get_device() -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+#: Environment variable that overrides the book's size switch (``1``: quick run, ``0``: full run).
+QUICK_ENV = "CNNBOOK_QUICK"
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def quick_run(device=None, *, verbose: bool = True) -> bool:
+    """The book's size switch: ``True`` for the quick run (a CPU), ``False`` for the full run (a GPU).
+
+    Every training page starts with ``QUICK = train.quick_run()``. The quick run is sized for
+    a CPU (about a minute per page: what the book's build and Binder run); the full run trains
+    on all the data for longer and is meant for a GPU.
+
+    Parameters
+    ----------
+    device : torch.device or str, optional
+        The device the page trains on; defaults to :func:`get_device`. The answer is
+        ``False`` (full run) on CUDA and ``True`` elsewhere (CPU, Apple's MPS).
+    verbose : bool
+        Print one line saying which run was chosen and why.
+
+    Returns
+    -------
+    bool
+
+    Notes
+    -----
+    The environment variable :data:`QUICK_ENV` (``CNNBOOK_QUICK``) overrides the device:
+    ``CNNBOOK_QUICK=1`` forces the quick run on a GPU, ``CNNBOOK_QUICK=0`` the full run on a
+    CPU. In a notebook, ``%env CNNBOOK_QUICK=0`` before the cell does the same, or simply
+    assign ``QUICK = False``.
+
+    Examples
+    --------
+    >>> quick_run("cpu", verbose=False)
+    True
+    >>> import os; os.environ["CNNBOOK_QUICK"] = "0"
+    >>> quick_run("cpu")
+    QUICK = False: the full run (CNNBOOK_QUICK=0 is set).
+    False
+    >>> del os.environ["CNNBOOK_QUICK"]
+    """
+    raw = os.environ.get(QUICK_ENV)
+    if raw is not None and raw.strip() != "":
+        value = raw.strip().lower()
+        if value not in _TRUE | _FALSE:
+            raise ValueError(f"environment variable {QUICK_ENV} must be 1 (quick run) or 0 (full run), got {raw!r}")
+        quick = value in _TRUE
+        why = f"{QUICK_ENV}={raw.strip()} is set"
+    else:
+        device = _resolve_device(device)
+        quick = device.type != "cuda"
+        other = 0 if quick else 1
+        why = (f"training on {device.type}; set {QUICK_ENV}={other} for the "
+               f"{'full' if quick else 'quick'} run")
+    if verbose:
+        print(f"QUICK = {quick}: the {'quick' if quick else 'full'} run ({why}).")
+    return quick
 
 
 def set_seed(seed: int) -> None:
@@ -403,6 +471,167 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs: int = 5, batch_s
             bar.close()
     model.eval()
     return history
+
+
+def _fingerprint_tensor(t: torch.Tensor) -> str:
+    t = t.detach().to("cpu").contiguous()
+    return hashlib.sha256(t.numpy().tobytes()).hexdigest()[:16] + f"{tuple(t.shape)}{t.dtype}"
+
+
+def _fingerprint_data(data, name):
+    if data is None:
+        return None
+    X, y = _as_tensors(data, name)
+    return [_fingerprint_tensor(X), _fingerprint_tensor(y)]
+
+
+def cached_fit(model: nn.Module, train_data, val_data=None, *, name: str, root=None,
+               verbose: bool = True, **fit_kwargs) -> History:
+    """:func:`fit`, or load the weights and history that the same call saved before.
+
+    The pages that train a network save its weights under ``data/weights/`` so that a page
+    run again (or a later page that reuses the network, such as 6.4.6 reusing the LeNet-5 of
+    6.4.2) loads them in a second instead of training again. The file name holds a hash of
+    everything that determines the result: the model's layers and initial weights, the
+    training and validation data, the arguments of :func:`fit` and the device type. Change
+    any of them and the network is trained afresh.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model, freshly initialised (its initial weights are part of the key).
+    train_data, val_data
+        As for :func:`fit`.
+    name : str
+        A short name for the file, e.g. ``"lenet5-mnist"``.
+    root : str or path, optional
+        The data folder; defaults to :func:`cnnlib.data.data_root`. Files go to ``root/weights/``.
+    verbose : bool
+        Say whether the weights were trained or loaded, and from where.
+    **fit_kwargs
+        Passed on to :func:`fit` (``epochs``, ``batch_size``, ``lr``, ...).
+
+    Returns
+    -------
+    History
+        What :func:`fit` returned the first time (saved beside the weights as JSON).
+
+    Notes
+    -----
+    Weights are saved with ``torch.save(model.state_dict())`` and loaded with
+    ``torch.load(..., weights_only=True)``: a weights file cannot run code. On a CPU, training
+    is deterministic, so loading gives exactly the weights that training would give.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> X = torch.randn(64, 2); y = (X[:, 0] > 0).long()
+    >>> _ = torch.manual_seed(0); a = nn.Linear(2, 2)
+    >>> folder = tempfile.mkdtemp()
+    >>> h1 = cached_fit(a, (X, y), name="toy", root=folder, epochs=2, device="cpu", progress=False, verbose=False)
+    >>> _ = torch.manual_seed(0); b = nn.Linear(2, 2)
+    >>> h2 = cached_fit(b, (X, y), name="toy", root=folder, epochs=2, device="cpu", progress=False, verbose=False)
+    >>> h1.train_loss == h2.train_loss, torch.equal(a.weight, b.weight)
+    (True, True)
+    """
+    from . import data as _data
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(name, str) or not name or any(c in name for c in "/\\ "):
+        raise ValueError(f"name must be a non-empty file name without slashes or spaces, got {name!r}")
+    device = _resolve_device(fit_kwargs.pop("device", None))
+    key_parts = {
+        "model": repr(model),
+        "init": [(k, _fingerprint_tensor(v)) for k, v in model.state_dict().items()],
+        "train": _fingerprint_data(train_data, "train_data"),
+        "val": _fingerprint_data(val_data, "val_data"),
+        "fit": {k: repr(v) for k, v in sorted(fit_kwargs.items()) if k != "progress"},
+        "device": device.type,
+        "torch": ".".join(torch.__version__.split(".")[:2]),
+    }
+    key = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()[:12]
+    folder = (_data.data_root() if root is None else os.fspath(root))
+    folder = os.path.join(folder, "weights")
+    weights = os.path.join(folder, f"{name}-{key}.pt")
+    record = os.path.join(folder, f"{name}-{key}.json")
+    if os.path.exists(weights) and os.path.exists(record):
+        state = torch.load(weights, map_location=device, weights_only=True)
+        model.load_state_dict(state)
+        model.to(device).eval()
+        with open(record) as fh:
+            history = History(**json.load(fh))
+        if verbose:
+            print(f"Loaded the trained weights from {weights} (same model, data and settings as before).")
+        return history
+    history = fit(model, train_data, val_data, device=device, **fit_kwargs)
+    os.makedirs(folder, exist_ok=True)
+    tmp = weights + ".part"
+    torch.save({k: v.detach().to("cpu") for k, v in model.state_dict().items()}, tmp)
+    os.replace(tmp, weights)
+    with open(record, "w") as fh:
+        json.dump(asdict(history), fh)
+    if verbose:
+        print(f"Saved the trained weights to {weights}; running this cell again loads them.")
+    return history
+
+
+#: How page 6.4.2 trains LeNet-5 on MNIST (the number of epochs comes from :func:`lenet5_recipe`).
+LENET5_SETTINGS = dict(batch_size=64, lr=3e-3, optimizer="adamw", weight_decay=0.01, schedule="onecycle", seed=0)
+
+
+def lenet5_recipe(quick: bool) -> dict:
+    """The keyword arguments of :func:`fit` with which page 6.4.2 trains LeNet-5.
+
+    :data:`LENET5_SETTINGS` plus the number of epochs: 10 for the quick run, 15 for the full one.
+
+    Examples
+    --------
+    >>> lenet5_recipe(True)["epochs"], lenet5_recipe(False)["batch_size"]
+    (10, 64)
+    """
+    if not isinstance(quick, bool):
+        raise TypeError(f"quick must be True or False, got {type(quick).__name__} {quick!r}")
+    return dict(LENET5_SETTINGS, epochs=10 if quick else 15)
+
+
+def trained_lenet5(quick: bool | None = None, *, device=None, verbose: bool = True, progress: bool = False):
+    """The LeNet-5 that page 6.4.2 trains on MNIST, trained once and then loaded from ``data/weights``.
+
+    Same data (:func:`cnnlib.data.mnist_splits`), same initial weights (seed 0) and same
+    settings (:func:`lenet5_recipe`) as the page, through :func:`cached_fit`: after the page
+    has run, this loads its weights in a second; before, it trains them (about a minute on a
+    CPU for the quick run).
+
+    Parameters
+    ----------
+    quick : bool, optional
+        The size switch; defaults to :func:`quick_run` for ``device``.
+    device : torch.device or str, optional
+        Defaults to :func:`get_device`.
+    verbose : bool
+        Print which data, switch and weights are used.
+    progress : bool
+        Show the progress bars when it has to train.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The trained network, in evaluation mode, on ``device``.
+    history : History
+    """
+    from . import data, models
+
+    device = _resolve_device(device)
+    if quick is None:
+        quick = quick_run(device, verbose=verbose)
+    train_set, val_set, _ = data.mnist_splits(quick, verbose=verbose)
+    set_seed(0)
+    model = models.lenet5()
+    history = cached_fit(model, train_set, val_set, name="lenet5-mnist", device=device, progress=progress,
+                         verbose=verbose, **lenet5_recipe(quick))
+    model.eval()
+    return model, history
 
 
 # --------------------------------------------------------------------------- evaluation

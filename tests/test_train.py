@@ -219,3 +219,81 @@ def test_fit_on_cuda_with_mixed_precision():
     assert h.device.startswith("cuda") and h.val_accuracy[-1] > 0.95
     assert next(model.parameters()).is_cuda
     assert train.predict(model, ds).device.type == "cpu"
+
+
+# --------------------------------------------------------------------------- the size switch
+def test_quick_run_follows_the_device(monkeypatch, capsys):
+    monkeypatch.delenv("CNNBOOK_QUICK", raising=False)
+    assert train.quick_run("cpu") is True
+    assert "QUICK = True: the quick run (training on cpu; set CNNBOOK_QUICK=0 for the full run)." in capsys.readouterr().out
+    assert train.quick_run("cuda") is False  # a torch.device of type cuda, even on a machine without one
+    assert "QUICK = False: the full run (training on cuda; set CNNBOOK_QUICK=1 for the quick run)." in capsys.readouterr().out
+    monkeypatch.setattr(train, "get_device", lambda: torch.device("cuda"))
+    assert train.quick_run(verbose=False) is False
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("0", False), ("true", True), ("OFF", False)])
+def test_quick_run_environment_override(monkeypatch, capsys, value, expected):
+    monkeypatch.setenv("CNNBOOK_QUICK", value)
+    assert train.quick_run("cuda") is expected and train.quick_run("cpu") is expected
+    assert f"CNNBOOK_QUICK={value} is set" in capsys.readouterr().out
+
+
+def test_quick_run_rejects_a_bad_override(monkeypatch):
+    monkeypatch.setenv("CNNBOOK_QUICK", "maybe")
+    with pytest.raises(ValueError, match="CNNBOOK_QUICK must be 1 .* or 0 .*, got 'maybe'"):
+        train.quick_run("cpu")
+
+
+# --------------------------------------------------------------------------- cached training
+def test_cached_fit_trains_once_then_loads(tmp_path, capsys):
+    ds = _images(64)
+    kwargs = dict(epochs=2, batch_size=16, lr=0.01, device="cpu", progress=False)
+    first = _tiny_cnn()
+    h1 = train.cached_fit(first, ds, ds, name="tiny", root=tmp_path, **kwargs)
+    assert "Saved the trained weights" in capsys.readouterr().out
+    files = sorted(p.suffix for p in (tmp_path / "weights").iterdir())
+    assert files == [".json", ".pt"]
+    second = _tiny_cnn()
+    h2 = train.cached_fit(second, ds, ds, name="tiny", root=tmp_path, **kwargs)
+    assert "Loaded the trained weights" in capsys.readouterr().out
+    assert h1 == h2 and not second.training
+    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
+        assert torch.equal(a, b)
+    # loading gives exactly what training again would give (CPU training is deterministic)
+    third = _tiny_cnn()
+    train.fit(third, ds, ds, **kwargs)
+    for a, b in zip(third.state_dict().values(), second.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("change", ["epochs", "init", "data", "model"])
+def test_cached_fit_retrains_when_anything_changes(tmp_path, change):
+    ds = _images(64)
+    kwargs = dict(epochs=1, batch_size=16, lr=0.01, device="cpu", progress=False, verbose=False)
+    train.cached_fit(_tiny_cnn(), ds, name="tiny", root=tmp_path, **kwargs)
+    model, data = _tiny_cnn(), ds
+    if change == "epochs":
+        kwargs["epochs"] = 2
+    elif change == "init":
+        model = _tiny_cnn(seed=1)
+    elif change == "data":
+        data = _images(64, seed=1)
+    else:
+        model = nn.Sequential(*list(_tiny_cnn())[:-1], nn.Linear(4 * 6 * 6, 3))
+    train.cached_fit(model, data, name="tiny", root=tmp_path, **kwargs)
+    assert len(list((tmp_path / "weights").glob("*.pt"))) == 2
+
+
+def test_cached_fit_errors(tmp_path):
+    with pytest.raises(ValueError, match="name must be a non-empty file name without slashes"):
+        train.cached_fit(_tiny_cnn(), _images(8), name="a/b", root=tmp_path)
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module, got str"):
+        train.cached_fit("net", _images(8), name="x", root=tmp_path)
+
+
+def test_lenet5_recipe_is_the_pages_settings():
+    quick, full = train.lenet5_recipe(True), train.lenet5_recipe(False)
+    assert quick == dict(train.LENET5_SETTINGS, epochs=10) and full["epochs"] == 15
+    with pytest.raises(TypeError, match="quick must be True or False"):
+        train.lenet5_recipe("yes")
