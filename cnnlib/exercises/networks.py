@@ -289,6 +289,19 @@ def _vgg_parts(config, in_channels, num_classes, input_size, classifier):
     return convs, (c, h, w), list(zip(widths[:-1], widths[1:]))
 
 
+def _pool_channels(config, in_channels):
+    """Channels entering each max-pooling of a VGG configuration."""
+    from ..models import _check_config
+
+    c, out = positive_int(in_channels, "in_channels"), []
+    for item in _check_config(config):
+        if item == "M":
+            out.append(c)
+        else:
+            c = item
+    return out
+
+
 def check_vgg_parameter_count(answer, config="vgg16", *, in_channels: int = 3, num_classes: int = 1000,
                               input_size=224, classifier=(4096, 4096)) -> Feedback:
     """Check the number of learned parameters of a VGG network counted by hand.
@@ -307,9 +320,11 @@ def check_vgg_parameter_count(answer, config="vgg16", *, in_channels: int = 3, n
     Feedback
         Truthy when ``answer`` is the sum of Eq. (6.23) over the convolutions and
         ``N_in N_out + N_out`` over the dense layers; otherwise names the slip: biases left
-        out, only the convolutions or only the dense layers, the first dense layer fed
-        ``C`` instead of ``C h w`` inputs, or a convolution's kernel depth K_c taken as
-        its own output channels.
+        out, only the convolutions or only the dense layers, a dense layer missing, the
+        first dense layer fed ``C`` instead of ``C h w`` inputs or sized for the wrong
+        feature map (a pooling layer too few or too many, a 227 × 227 input halved with
+        rounding up), pooling layers counted as convolutions, or a convolution's kernel
+        depth K_c taken as its own output channels.
 
     Examples
     --------
@@ -318,6 +333,9 @@ def check_vgg_parameter_count(answer, config="vgg16", *, in_channels: int = 3, n
     >>> check_vgg_parameter_count(20_024_384, "vgg19")
     ✘ 20,024,384 is the count of the convolutions only.
       hint: add the dense layers: N_in N_out + N_out each, starting from the flattened 512 × 7 × 7 = 25,088 vector.
+    >>> check_vgg_parameter_count(138_357_544 - 16_781_312, "vgg16")
+    ✘ 121,576,232 is the count without dense layer 2 (4,096 → 4,096).
+      hint: the classifier has 3 dense layers: 25,088 → 4,096, 4,096 → 4,096, 4,096 → 1,000; the last one gives the class scores.
     """
     convs, (C, h, w), dense = _vgg_parts(config, in_channels, num_classes, input_size, classifier)
     conv_w = sum(co * ci * 9 for ci, co in convs)
@@ -347,6 +365,34 @@ def check_vgg_parameter_count(answer, config="vgg16", *, in_channels: int = 3, n
         same_depth: ("what you get when each kernel is as deep as its own output",
                      "a kernel is as deep as the layer's *input*: K_c = M_c of the layer before (3 for the first)."),
     }
+    for k, (n_in, n_out) in enumerate(dense):
+        slips.setdefault(expected - n_in * n_out - n_out, (
+            f"the count without dense layer {k + 1} ({n_in:,} → {n_out:,})",
+            f"the classifier has {len(dense)} dense layers: "
+            + ", ".join(f"{a:,} → {b:,}" for a, b in dense) + "; the last one gives the class scores."))
+    # The first dense layer sized for the wrong feature map: a pooling miscounted, or 227 px.
+    pool_channels = _pool_channels(config, in_channels)
+    n_pools = len(pool_channels)
+    side = pair(input_size, "input_size")
+    for pools, size, why in ((n_pools - 1, side, "one pooling layer too few"),
+                             (n_pools + 1, side, "one pooling layer too many"),
+                             (n_pools, (227, 227), "a 227 × 227 input (AlexNet's) halved with rounding up")):
+        if pools < 0:
+            continue
+        if size == (227, 227):
+            h2, w2 = (-(-v // 2 ** pools) for v in size)
+        else:
+            h2, w2 = (v // 2 ** pools for v in size)
+        if (h2, w2) != (h, w) and h2 > 0 and w2 > 0:
+            slips.setdefault(conv + fc + (C * h2 * w2 - C * h * w) * dense[0][1], (
+                f"what you get when the first dense layer takes {C} × {h2} × {w2} = {C * h2 * w2:,} inputs "
+                f"({why})",
+                f"the input is {side[0]} × {side[1]} and {n_pools} max-poolings halve it {n_pools} times (rounding down): "
+                f"the flattened vector is {flat}; pooling layers have no parameters but they set this size."))
+    pooled = conv + sum(c * (c * 9 + 1) for c in pool_channels)
+    slips.setdefault(pooled + fc, (
+        "what you get when every pooling layer is counted as a 3 × 3 convolution",
+        "a max-pooling layer has no parameters: count only the convolutions and the dense layers."))
     if got in slips:
         what, hint = slips[got]
         return Feedback(False, f"{got:,} is {what}.", [hint])

@@ -16,12 +16,16 @@ def check_convolve1d(student_fn: Callable) -> Feedback:
 
     Tries several pairs of sequences (different lengths, both orders) against
     :func:`cnnlib.conv.convolve1d` and diagnoses a missing flip (a correlation), a
-    'valid' or 'same' length instead of the full one, and off-by-one slips.
+    'valid' or 'same' length instead of the full one, and off-by-one slips. A missing
+    flip is recognised in both orderings, ``np.correlate(f, g, "full")`` and
+    ``np.correlate(g, f, "full")`` (which is the first one reversed).
 
     >>> check_convolve1d(lambda f, g: np.convolve(f, g))
     ✔ Correct on all 4 test cases.
     >>> check_convolve1d(lambda f, g: np.correlate(f, g, mode="full"))
     ✘ Case 1 (f of length 3, g of length 3): your answer has the right shape but its values are off: it matches what you get when one sequence was not flipped (that is a cross-correlation, not a convolution).
+    >>> check_convolve1d(lambda f, g: np.correlate(g, f, mode="full"))
+    ✘ Case 1 (f of length 3, g of length 3): your answer has the right shape but its values are off: it matches what you get when one sequence was not flipped: np.correlate(g, f) is a cross-correlation (the other ordering, reversed), not a convolution.
     """
     rng = np.random.default_rng(6)
     cases = [(np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, -1.0])),
@@ -37,7 +41,10 @@ def check_convolve1d(student_fn: Callable) -> Feedback:
         fb = compare_arrays(
             got, expected, what="your answer",
             variants={"one sequence was not flipped (that is a cross-correlation, not a convolution)":
-                      np.correlate(f, g, mode="full")},
+                      np.correlate(f, g, mode="full"),
+                      "one sequence was not flipped: np.correlate(g, f) is a cross-correlation (the "
+                      "other ordering, reversed), not a convolution":
+                      np.correlate(g, f, mode="full")},
             shape_hints={(max(n, m) - min(n, m) + 1,): "that is the 'valid' length; the full convolution has length len(f) + len(g) - 1",
                          (max(n, m),): "that is the 'same' length; the full convolution has length len(f) + len(g) - 1"},
         )

@@ -1,0 +1,257 @@
+"""Guard rail (issue 12): every checker names the slip a page warns about.
+
+For each checker exported by :mod:`cnnlib.exercises`, the table below feeds the common
+wrong answers that the exercise text (or its solution) on the page says the checker
+recognises, and asserts the *specific* diagnosis, not a generic "the values differ".
+A new checker without a row here fails :func:`test_every_checker_has_wrong_answers`.
+"""
+import re
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from scipy import signal as sps
+
+from cnnlib import exercises, filters, layers, models, signals
+
+rng = np.random.default_rng(12)
+W3, X3 = rng.normal(size=(3, 2, 2)), rng.normal(size=(3, 4, 5))
+W2, X2 = rng.normal(size=(3, 3)), rng.normal(size=(6, 7))
+IMG = np.add.outer(np.arange(7.0) ** 2, np.arange(8.0) ** 3)
+F_SEQ = [1.0, 2.0, 3.0, 4.0]
+LENET = dict(L=7, L_train=5, L_pool=2, L_conv=2, L_dense=3)
+VGG16 = 138_357_544
+Y_TRUE, Y_PRED = [0, 0, 1, 2, 2, 2, 1], [0, 1, 1, 2, 0, 2, 1]
+
+
+def toeplitz(f, n):
+    """T(f) by its definition, T[i, j] = f[i - j] (an independent oracle)."""
+    T = np.zeros((len(f) + n - 1, n))
+    for j in range(n):
+        T[j:j + len(f), j] = f
+    return T
+
+
+def mystery(x):  # the system of ex-6-2-1-impulse-response
+    x = np.asarray(x, dtype=float)
+    return x - signals.delay(x, 1)[:len(x)] + 0.5 * signals.delay(x, 2)[:len(x)]
+
+
+def confusion(y_true, y_pred, k=3):
+    C = np.zeros((k, k), int)
+    np.add.at(C, (y_true, y_pred), 1)
+    return C
+
+
+def lti_with_affine_coefficients(system):
+    """Linearity tested with a + b = 1 only: the page's warning about the offset x + 1."""
+    x1, x2 = np.arange(16.0), np.cos(np.arange(16.0))
+    linear = np.allclose(system(2 * x1 - x2), 2 * system(x1) - system(x2))
+    x = np.sin(np.arange(16.0))
+    shifted = np.allclose(system(signals.delay(x, 3))[3:19], system(x)[:16]) if len(system(x)) else True
+    return bool(linear and shifted)
+
+
+def no_time_invariance_test(system):
+    a, b = 1.7, -0.4
+    x1, x2 = np.arange(16.0), np.cos(np.arange(16.0))
+    return bool(np.allclose(system(a * x1 + b * x2), a * system(x1) + b * system(x2)))
+
+
+def norm(z, axes, gamma, beta, eps, ddof=0):
+    mean = z.mean(axis=axes, keepdims=True)
+    var = z.var(axis=axes, keepdims=True, ddof=ddof)
+    return gamma[None, :, None, None] * (z - mean) / np.sqrt(var + eps) + beta[None, :, None, None]
+
+
+def group_norm_round_robin(z, G, gamma, beta, eps):
+    N, C, H, W = z.shape
+    order = np.argsort(np.arange(C) % G, kind="stable")
+    g = z[:, order].reshape(N, G, -1)
+    zbar = ((g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + eps)).reshape(z.shape)
+    out = np.empty_like(zbar)
+    out[:, order] = zbar
+    return gamma[None, :, None, None] * out + beta[None, :, None, None]
+
+
+def group_norm_with_batch(z, G, gamma, beta, eps):
+    N, C, H, W = z.shape
+    g = z.reshape(N, G, -1)
+    zbar = ((g - g.mean((0, 2), keepdims=True)) / np.sqrt(g.var((0, 2), keepdims=True) + eps)).reshape(z.shape)
+    return gamma[None, :, None, None] * zbar + beta[None, :, None, None]
+
+
+def pool_loop(x, k, step=None, stop=0, reduce=np.max):
+    step = step or k
+    return np.array([[reduce(x[i:i + k, j:j + k]) for j in range(0, x.shape[1] - k + 1 - stop, step)]
+                     for i in range(0, x.shape[0] - k + 1 - stop, step)])
+
+
+def vertical_sobel_numpy(x, smooth=(1, 2, 1), diff=(1, 0, -1)):
+    cols = np.apply_along_axis(np.convolve, 0, x, smooth, "valid") if smooth else x[1:-1]
+    return np.apply_along_axis(np.convolve, 1, cols, diff, "valid")
+
+
+# checker name -> list of (call producing a Feedback for a wrong answer, expected diagnosis)
+CASES = {
+    "check_convolve1d": [  # 6.2 index: np.correlate, in either order, is the missing flip
+        (lambda: exercises.check_convolve1d(lambda f, g: np.correlate(f, g, "full")), r"not flipped.*cross-correlation"),
+        (lambda: exercises.check_convolve1d(lambda f, g: np.correlate(g, f, "full")), r"not flipped.*cross-correlation"),
+        (lambda: exercises.check_convolve1d(lambda f, g: np.convolve(f, g, "valid")), r"'valid' length"),
+        (lambda: exercises.check_convolve1d(lambda f, g: np.convolve(f, g, "same")), r"'same' length"),
+    ],
+    "check_impulse_response": [  # 6.2.1: delayed, advanced, reversed, scaled responses
+        (lambda: exercises.check_impulse_response([0, 1, -1, 0.5, 0, 0], mystery, 6), r"impulse sat at t = 1"),
+        (lambda: exercises.check_impulse_response([-1, 0.5, 0, 0, 0, 0], mystery, 6), r"first sample was dropped"),
+        (lambda: exercises.check_impulse_response([0, 0, 0, 0.5, -1, 1], mystery, 6), r"reversed in time"),
+        (lambda: exercises.check_impulse_response([2, -2, 1, 0, 0, 0], mystery, 6), r"scaled by 2"),
+    ],
+    "check_lti_test": [  # 6.2.1: affine coefficients let the offset through; no delay test
+        (lambda: exercises.check_lti_test(lti_with_affine_coefficients), r"offset.*add up to 1"),
+        (lambda: exercises.check_lti_test(no_time_invariance_test), r"time-varying gain.*delay the input"),
+    ],
+    "check_pmf": [  # 6.2.2: counts, a support shifted by one, a support of the wrong length
+        (lambda: exercises.check_pmf(([1, 2, 3, 4, 5, 6, 7], [1, 2, 2, 2, 2, 2, 1]),
+                                     signals.sum_pmf(([1, 2, 3, 4, 5, 6], np.full(6, 1 / 6)), ([0, 1], [0.5, 0.5]))),
+         r"add up to 12.*divide the counts"),
+        (lambda: exercises.check_pmf(([0, 1, 2, 3, 4, 5, 6], np.array([1, 2, 2, 2, 2, 2, 1]) / 12),
+                                     signals.sum_pmf(([1, 2, 3, 4, 5, 6], np.full(6, 1 / 6)), ([0, 1], [0.5, 0.5]))),
+         r"shifted by -1.*die start at 0"),
+        (lambda: exercises.check_pmf(([1, 2, 3, 4, 5, 6], np.full(6, 1 / 6)),
+                                     signals.sum_pmf(([1, 2, 3, 4, 5, 6], np.full(6, 1 / 6)), ([0, 1], [0.5, 0.5]))),
+         r"support has 6 values; expected 7.*m \+ n - 1"),
+    ],
+    "check_toeplitz": [  # 6.2.3: a transposed matrix, f in the wrong order
+        (lambda: exercises.check_toeplitz(toeplitz(F_SEQ, 5).T, F_SEQ, 5), r"transposed"),
+        (lambda: exercises.check_toeplitz(toeplitz(F_SEQ[::-1], 5), F_SEQ, 5), r"reverse order"),
+    ],
+    "check_convolve2d": [  # 6.2.4: unflipped, flipped along one axis, wrong size
+        (lambda: exercises.check_convolve2d(sps.correlate2d(X2, W2, "valid"), W=W2, x=X2), r"not flipped.*\(6\.14\)"),
+        (lambda: exercises.check_convolve2d(sps.correlate2d(X2, W2[::-1], "valid"), W=W2, x=X2), r"one axis only"),
+        (lambda: exercises.check_convolve2d(np.zeros((8, 9)), W=W2, x=X2), r"'full' size"),
+    ],
+    "check_volume_convolve": [  # 6.2.4: channel i with channel i is (6.10) as written
+        (lambda: exercises.check_volume_convolve(sum(sps.convolve2d(X3[c], W3[c], "valid") for c in range(3))[None], W=W3, x=X3),
+         r"\(6\.10\) as written.*K_c \+ 1 - i meets input channel i"),
+        (lambda: exercises.check_volume_convolve(sps.correlate(X3, W3, "valid"), W=W3, x=X3),
+         r"not flipped at all"),
+    ],
+    "check_separable_sobel": [  # 6.2.5: other direction, missing flip, missing smoothing
+        (lambda: exercises.check_separable_sobel(filters.sobel_edges(IMG, "horizontal"), IMG), r"swapped axes"),
+        (lambda: exercises.check_separable_sobel(vertical_sobel_numpy(IMG, diff=(-1, 0, 1)), IMG), r"not flipped"),
+        (lambda: exercises.check_separable_sobel(vertical_sobel_numpy(IMG, smooth=None), IMG), r"smoothing.*left out"),
+    ],
+    "check_dense_parameter_count": [  # 6.1: forgotten bias, bias per input, forgotten channel, p + K
+        (lambda: exercises.check_dense_parameter_count(7_840, (1, 28, 28), 10), r"weights only"),
+        (lambda: exercises.check_dense_parameter_count(7_840 + 784, (1, 28, 28), 10), r"bias per input"),
+        (lambda: exercises.check_dense_parameter_count(32 * 32 * 10 + 10, (3, 32, 32), 10), r"channel"),
+        (lambda: exercises.check_dense_parameter_count(784 + 10, (1, 28, 28), 10), r"p \+ K"),
+    ],
+    "check_diagonal_kernel": [  # 6.1: the other diagonal, a vertical detector, not summing to 0
+        (lambda: exercises.check_diagonal_kernel([[2, 1, 0], [1, 0, -1], [0, -1, -2]], "main"), r"anti-diagonal instead"),
+        (lambda: exercises.check_diagonal_kernel(filters.SOBEL_VERTICAL, "main"), r"both diagonals|leaks"),
+        (lambda: exercises.check_diagonal_kernel([[1, 1, 2], [1, 1, 1], [0, 1, 1]], "main"), r"flat"),
+    ],
+    "check_output_shape": [  # 6.4.4: the map size one too large
+        (lambda: exercises.check_output_shape((20, 10), (19, 9), formula="(M - 28) // 4 + 1"),
+         r"1 too large: recheck \(M - 28\) // 4 \+ 1"),
+    ],
+    "check_output_size": [  # 6.3.2: missing + 1, per-side vs total, dilation ignored
+        (lambda: exercises.check_output_size(lambda M, K, p, s, d: (M + p - d * (K - 1) - 1) // s), r"\+ 1 is missing"),
+        (lambda: exercises.check_output_size(lambda M, K, p, s, d: (M + 2 * p - d * (K - 1) - 1) // s + 1),
+         r"padding was doubled"),
+        (lambda: exercises.check_output_size(lambda M, K, p, s, d: (M + p - K) // s + 1), r"dilation was ignored"),
+    ],
+    "check_same_padding": [  # 6.3.2: dilation ignored, per side vs total
+        (lambda: exercises.check_same_padding(2, 3, dilation=2), r"ignores the dilation"),
+        (lambda: exercises.check_same_padding(1, 3), r"per side|each side"),
+    ],
+    "check_conv_params": [  # 6.3.3 / 6.4.1: (6.23) slips
+        (lambda: exercises.check_conv_params(1728, 3, 64, 3), r"biases are missing"),
+        (lambda: exercises.check_conv_params(64 * 10, 16, 64, 3), r"input channels"),
+    ],
+    "check_conv2d": [  # 6.3.3: a flipped kernel, no channel sum, missing bias
+        (lambda: exercises.check_conv2d(lambda x, W, b: layers.conv2d(x, W[..., ::-1, ::-1], b)), r"kernel was flipped"),
+        (lambda: exercises.check_conv2d(lambda x, W, b: layers.conv2d(x, W, np.zeros_like(b))), r"bias"),
+    ],
+    "check_layer_counts": [  # 6.4: ReLUs or the flattening counted as layers
+        (lambda: exercises.check_layer_counts(dict(LENET, L=12, L_pool=7), models.lenet5(), (1, 28, 28)), r"activations"),
+        (lambda: exercises.check_layer_counts(dict(LENET, L=8, L_pool=3), models.lenet5(), (1, 28, 28)), r"flattening"),
+    ],
+    "check_pool_output": [  # 6.4.1: stride 1, a loop one window short, a sum for a mean
+        (lambda: exercises.check_pool_output(lambda x, k: pool_loop(x, k, step=1)), r"stride 1"),
+        (lambda: exercises.check_pool_output(lambda x, k: pool_loop(x, k, stop=1)), r"missing"),
+        (lambda: exercises.check_pool_output(lambda x, k: pool_loop(x, k, reduce=np.sum), "avg"), r"summed, not averaged"),
+    ],
+    "check_receptive_field": [  # 6.4.1: the forgotten jump (13 instead of 24)
+        (lambda: exercises.check_receptive_field(13, [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1)]),
+         r"not multiplied by its jump"),
+    ],
+    "check_confusion_matrix": [  # 6.4.2: rows = predictions
+        (lambda: exercises.check_confusion_matrix(confusion(Y_TRUE, Y_PRED).T, Y_TRUE, Y_PRED), r"rows and columns are swapped"),
+    ],
+    "check_trainable_count": [  # 6.4.2: frozen parameters counted too
+        (lambda: exercises.check_trainable_count(23, frozen_linear()), r"frozen ones included"),
+    ],
+    "check_vgg_parameter_count": [  # 6.4.3: biases, a dense layer, 224 vs 227, pooling layers
+        (lambda: exercises.check_vgg_parameter_count(VGG16 - 4_224 - 9_192, "vgg16"), r"weights only"),
+        (lambda: exercises.check_vgg_parameter_count(VGG16 - 4_097_000, "vgg16"), r"without dense layer 3"),
+        (lambda: exercises.check_vgg_parameter_count(VGG16 - 16_781_312, "vgg16"), r"without dense layer 2"),
+        (lambda: exercises.check_vgg_parameter_count(VGG16 + 512 * (64 - 49) * 4096, "vgg16"), r"227 × 227"),
+        (lambda: exercises.check_vgg_parameter_count(VGG16 + 512 * (196 - 49) * 4096, "vgg16"), r"one pooling layer too few"),
+        (lambda: exercises.check_vgg_parameter_count(
+            VGG16 + sum(c * (9 * c + 1) for c in (64, 128, 256, 512, 512)), "vgg16"), r"pooling layer is counted"),
+    ],
+    "check_neuron_count": [  # 6.4.3: the pooling layer of the block left out
+        (lambda: exercises.check_neuron_count(4 * 802_816, vgg19_meta(), (3, 224, 224), range(7, 12)), r"leaves out layer 11"),
+    ],
+    "check_pointwise_conv": [  # 6.4.4: the bias left out
+        (lambda: exercises.check_pointwise_conv(lambda x, W, b: np.einsum("kc,nchw->nkhw", W, x)), r"bias b was left out"),
+    ],
+    "check_conv_macs": [  # 6.4.4: one output position only
+        (lambda: exercises.check_conv_macs(256 * 256 * 9, 256, 256, 3, 56), r"one output position"),
+    ],
+    "check_batch_norm": [  # 6.4.5: wrong axes, wrong variance
+        (lambda: exercises.check_batch_norm(lambda z, g, b, e: norm(z, (1, 2, 3), g, b, e)), r"per sample"),
+        (lambda: exercises.check_batch_norm(lambda z, g, b, e: norm(z, (0, 2, 3), g, b, e, ddof=1)), r"unbiased"),
+    ],
+    "check_group_norm": [  # 6.4.5: statistics over the batch (the chapter's wording), round-robin groups
+        (lambda: exercises.check_group_norm(group_norm_with_batch), r"mini-batch"),
+        (lambda: exercises.check_group_norm(group_norm_round_robin), r"round-robin|consecutive"),
+    ],
+    "check_dropout": [  # 6.4.5: the division by 1 - p forgotten
+        (lambda: exercises.check_dropout(lambda x, p, rng: x * (rng.random(x.shape) >= p)), r"divide them by 1 - p"),
+    ],
+}
+
+
+def frozen_linear():
+    net = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    net[0].requires_grad_(False)
+    return net
+
+
+def vgg19_meta():
+    with torch.device("meta"):
+        return models.vgg19()
+
+
+def checker_names():
+    return sorted(n for n in dir(exercises) if n.startswith("check_") and callable(getattr(exercises, n)))
+
+
+def test_every_checker_has_wrong_answers():
+    missing = [n for n in checker_names() if n not in CASES]
+    assert not missing, f"checkers without a wrong-answer case in {__file__}: {missing}"
+    assert not set(CASES) - set(checker_names()), "CASES names a checker that is not exported"
+
+
+@pytest.mark.parametrize("name, k", [(n, k) for n, cases in CASES.items() for k in range(len(cases))])
+def test_wrong_answer_gets_its_diagnosis(name, k):
+    make, pattern = CASES[name][k]
+    fb = make()
+    assert isinstance(fb, exercises.Feedback)
+    assert not fb, f"{name} accepted a wrong answer: {fb}"
+    assert re.search(pattern, str(fb), flags=re.S), f"{name}: expected /{pattern}/, got:\n{fb}"
