@@ -1,0 +1,334 @@
+"""cnnlib.inner against independent oracles.
+
+- receptive_field_box: the support of the input gradient of one unit of a network whose every
+  path carries a positive weight (test_receptive_field's oracle), now for every unit, clipped;
+- top_activations: brute force over the whole layer output, and the batches it streams;
+- deconvnet: an explicit layer-by-layer reverse pass (switch unpooling, rectification,
+  transposed convolutions) on small hand-made networks, with and without a concatenation;
+- occlusion_map: a loop that occludes one copy at a time;
+- error paths.
+"""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings, strategies as st
+from torch import nn
+
+from cnnlib import inner, models
+from test_receptive_field import _oracle_model, stack  # the same drawn stacks as shapes.receptive_field's test
+
+
+def _support_box(grad):
+    rows, cols = np.nonzero(grad)
+    return rows.min(), cols.min(), rows.max(), cols.max()
+
+
+def _has_gaps(layers):
+    """True when some input pixels inside a field reach no unit (dilation, or a stride longer than the kernel)."""
+    for layer in layers:
+        if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            k = np.atleast_1d(layer.kernel_size)[0]
+            s = np.atleast_1d(layer.stride)[0]
+            d = np.atleast_1d(getattr(layer, "dilation", 1))[0]
+            if d > 1 or s > k:
+                return True
+    return False
+
+
+# --------------------------------------------------------------------------- receptive_field_box
+@settings(max_examples=60, deadline=None)
+@given(stack(), st.integers(12, 40), st.integers(12, 40), st.data())
+def test_box_contains_the_gradient_support_and_is_tight(layers, H, W, data):
+    net = nn.Sequential(*layers)
+    oracle = _oracle_model(layers)
+    x = torch.ones(1, 1, H, W, dtype=torch.float64, requires_grad=True)
+    try:
+        y = oracle(x)
+    except RuntimeError:  # input too small for this stack
+        return
+    if y.shape[-1] < 1 or y.shape[-2] < 1:
+        return
+    r = data.draw(st.integers(0, y.shape[-2] - 1))
+    c = data.draw(st.integers(0, y.shape[-1] - 1))
+    top, left, bottom, right = inner.receptive_field_box(net, str(len(layers) - 1), (r, c), (1, H, W))
+    y[0, 0, r, c].backward()
+    grad = x.grad[0, 0].numpy()
+    t, l, b, rr = _support_box(grad)
+    assert top <= t and left <= l and b <= bottom and rr <= right  # the box holds every pixel that matters
+    if not _has_gaps(layers):
+        assert (t, l, b, rr) == (top, left, bottom, right)
+
+
+def _fire_net(pool):
+    return nn.Sequential(nn.Conv2d(2, 3, 3, stride=2), nn.ReLU(), pool(), models.Fire(3, 2, 2, 2), pool(),
+                         models.Fire(4, 2, 3, 3), nn.ReLU())
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(7, 24), st.integers(7, 24), st.data())
+def test_box_of_fire_modules_and_ceil_mode_pools(h, w, data):
+    H, W = 2 * h + 1, 2 * w + 1  # odd sizes: the stride-2 first layer reads every pixel
+    net = _fire_net(lambda: nn.MaxPool2d(3, 2, ceil_mode=True))
+    oracle = _fire_net(lambda: nn.AvgPool2d(3, 2, ceil_mode=True)).double()
+    with torch.no_grad():
+        for p in oracle.parameters():
+            p.fill_(1.0 if p.ndim > 1 else 0.0)
+    x = torch.ones(1, 2, H, W, dtype=torch.float64, requires_grad=True)
+    y = oracle(x)
+    r = data.draw(st.integers(0, y.shape[-2] - 1))
+    c = data.draw(st.integers(0, y.shape[-1] - 1))
+    ch = data.draw(st.integers(0, y.shape[1] - 1))
+    y[0, ch, r, c].backward()
+    support = _support_box(x.grad[0].abs().sum(0).numpy())
+    box = inner.receptive_field_box(net, "5", (r, c), (2, H, W))
+    if ch >= 3:  # the 3 x 3 branch sees the whole field; the 1 x 1 branch a part of it
+        assert support == box
+    else:
+        assert box[0] <= support[0] and box[1] <= support[1] and support[2] <= box[2] and support[3] <= box[3]
+
+
+def test_squeezenet_fields_and_a_max_pool_network():
+    model = models.squeezenet1_1()
+    assert inner.receptive_field_box(model, "features.fire9", (6, 6), (3, 224, 224)) == (8, 8, 214, 214)
+    assert inner.receptive_field_box(model, model.features.conv1, (0, 0), (3, 224, 224)) == (0, 0, 2, 2)
+    # with max pooling only some pixels of the box matter, never one outside it
+    torch.manual_seed(0)
+    net = models.lenet5()
+    x = torch.randn(1, 1, 28, 28, requires_grad=True)
+    net.features[:5](x)[0, 3, 7, 2].backward()
+    t, l, b, r = inner.receptive_field_box(net, "features.relu2", (7, 2), (1, 28, 28))
+    rows, cols = np.nonzero(x.grad[0, 0].numpy())
+    assert rows.min() >= t and rows.max() <= b and cols.min() >= l and cols.max() <= r
+
+
+# --------------------------------------------------------------------------- feature maps, top activations
+def _small_net():
+    torch.manual_seed(1)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 3, 3), nn.ReLU())
+
+
+def test_feature_maps_are_the_layer_output():
+    net = _small_net()
+    x = torch.randn(1, 6, 6).repeat(1, 2, 2)
+    np.testing.assert_allclose(inner.feature_maps(net, "3", x), net[:4](x[None])[0].detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(inner.feature_maps(net, net[1], x.numpy()), net[:2](x[None])[0].detach().numpy())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 12), st.data())
+def test_top_activations_match_brute_force(n, data):
+    net = _small_net()
+    k = data.draw(st.integers(1, n))
+    layer = data.draw(st.sampled_from(["1", "2", "4"]))
+    channel = data.draw(st.integers(0, 2))
+    batch_size = data.draw(st.integers(1, 5))
+    integers = data.draw(st.booleans())  # integer images make ties likely
+    g = torch.Generator().manual_seed(data.draw(st.integers(0, 10_000)))
+    x = torch.randint(0, 2, (n, 1, 10, 10), generator=g).float() if integers else torch.randn(n, 1, 10, 10, generator=g)
+    with torch.no_grad():
+        maps = net[:int(layer) + 1](x)[:, channel].numpy()  # (n, h, w)
+    flat = maps.reshape(n, -1)
+    best = flat.max(axis=1)
+    where = flat.argmax(axis=1)  # first maximum
+    order = sorted(range(n), key=lambda i: (-best[i], i))[:k]
+    expected = [(i, divmod(int(where[i]), maps.shape[2]), float(best[i])) for i in order]
+    got = inner.top_activations(net, layer, channel, x, k=k, batch_size=batch_size)
+    assert [(i, p) for i, p, _ in got] == [(i, p) for i, p, _ in expected]
+    np.testing.assert_allclose([v for *_, v in got], [v for *_, v in expected], rtol=1e-6)
+
+
+def test_top_activations_stream_datasets_in_batches():
+    net = _small_net()
+    x = torch.randn(23, 1, 8, 8)
+    dataset = [(x[i], i % 3) for i in range(23)]
+    seen = []
+    handle = net[0].register_forward_pre_hook(lambda m, inp: seen.append(inp[0].shape[0]))
+    got = inner.top_activations(net, "4", 1, dataset, k=4, batch_size=5)
+    handle.remove()
+    assert max(seen) <= 5 and sum(seen) == 23
+    assert got == inner.top_activations(net, "4", 1, x, k=4)
+    values, positions = inner.activation_maxima(net, "4", x, batch_size=7)
+    assert [i for i, *_ in got] == list(np.argsort(-values[:, 1], kind="stable")[:4])
+
+
+def test_top_activations_of_a_dense_layer():
+    net = models.lenet5()
+    x = torch.randn(6, 1, 28, 28)
+    got = inner.top_activations(net, "classifier.relu3", 5, x, k=6)
+    with torch.no_grad():
+        v = net.classifier[:3](net.features(x))[:, 5].numpy()
+    assert [i for i, *_ in got] == list(np.argsort(-v, kind="stable"))
+    assert all(p == (0, 0) for _, p, _ in got)
+
+
+# --------------------------------------------------------------------------- deconvnet
+def _reverse_pass(w1, w2, x, channel, position):
+    """Zeiler and Fergus's deconvnet written out: conv1 (pad 1), ReLU, 2x2 max-pool, conv2, ReLU, and back."""
+    a1 = F.relu(F.conv2d(x, w1, padding=1))
+    p1, switches = F.max_pool2d(a1, 2, return_indices=True)
+    a2 = F.relu(F.conv2d(p1, w2))
+    r, c = position
+    down = torch.zeros_like(a2)
+    down[0, channel, r, c] = a2[0, channel, r, c]
+    down = F.relu(down)                                   # rectify
+    down = F.conv_transpose2d(down, w2)                   # transposed filters of conv2
+    down = F.max_unpool2d(down, switches, 2, output_size=a1.shape[-2:])  # unpool with the switches
+    down = F.relu(down)                                   # rectify
+    return F.conv_transpose2d(down, w1, padding=1)[0]     # transposed filters of conv1
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(0, 4), st.integers(0, 3), st.integers(0, 3))
+def test_deconvnet_is_the_explicit_reverse_pass(seed, channel, r, c):
+    g = torch.Generator().manual_seed(seed)
+    w1 = torch.randn(3, 2, 3, 3, generator=g, dtype=torch.float64)
+    w2 = torch.randn(5, 3, 3, 3, generator=g, dtype=torch.float64)
+    x = torch.randn(1, 2, 12, 12, generator=g, dtype=torch.float64)
+    net = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, bias=False), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(3, 5, 3, bias=False), nn.ReLU()).double()
+    with torch.no_grad():
+        net[0].weight.copy_(w1)
+        net[3].weight.copy_(w2)
+    got = inner.deconvnet(net, "4", channel, x[0], (r, c))
+    np.testing.assert_allclose(got, _reverse_pass(w1, w2, x, channel, (r, c)).numpy(), rtol=1e-10, atol=1e-12)
+    # plain backpropagation masks by the forward pass instead: a different answer in general
+    assert all(type(m).forward is nn.ReLU.forward and "forward" not in vars(m) for m in net if isinstance(m, nn.ReLU))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10_000), st.integers(0, 4), st.integers(0, 4), st.integers(0, 4))
+def test_deconvnet_through_a_fire_module(seed, channel, r, c):
+    """A concatenation sends each channel's signal down its own branch; the squeeze layer adds the two."""
+    torch.manual_seed(seed)
+    fire = models.Fire(2, 3, 2, 3).double()
+    x = torch.randn(1, 2, 5, 5, dtype=torch.float64)
+    got = inner.deconvnet(fire, fire, channel, x[0], (r, c))
+    # by hand
+    s = F.relu(fire.squeeze(x))
+    e1 = F.relu(fire.expand1x1(s))
+    e3 = F.relu(fire.expand3x3(s))
+    out = torch.cat([e1, e3], 1)
+    down = torch.zeros_like(out)
+    down[0, channel, r, c] = out[0, channel, r, c]
+    down = F.relu(down)
+    d1 = F.conv_transpose2d(down[:, :2], fire.expand1x1.weight)
+    d3 = F.conv_transpose2d(down[:, 2:], fire.expand3x3.weight, padding=1)
+    expected = F.conv_transpose2d(F.relu(d1 + d3), fire.squeeze.weight)[0]
+    np.testing.assert_allclose(got, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_deconvnet_default_position_restores_mode_and_differs_from_gradient():
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.ReLU(), nn.Dropout(0.5))
+    net.train()
+    x = torch.randn(1, 10, 10)
+    maps = inner.feature_maps(net, "3", x)
+    where = np.unravel_index(maps[2].argmax(), maps[2].shape)
+    proj = inner.deconvnet(net, "3", 2, x)
+    np.testing.assert_allclose(proj, inner.deconvnet(net, "3", 2, x, tuple(int(v) for v in where)))
+    assert net.training and net[4].training
+    xg = x[None].clone().requires_grad_(True)
+    net.eval()
+    a = net[:4](xg)[0, 2][where]
+    (grad,) = torch.autograd.grad(a, xg)
+    assert not np.allclose(proj, (a * grad)[0].detach().numpy())  # the ReLU rule matters
+
+
+# --------------------------------------------------------------------------- occlusion
+def test_occlusion_map_matches_a_loop():
+    torch.manual_seed(0)
+    net = models.lenet5().eval()
+    x = torch.rand(1, 28, 28)
+    got = inner.occlusion_map(net, x, 3, patch=(6, 4), stride=(5, 3), fill=0.0, batch_size=7)
+    with torch.no_grad():
+        base = F.softmax(net(x[None]), 1)[0, 3]
+        rows, cols = (28 - 6) // 5 + 1, (28 - 4) // 3 + 1
+        expected = np.zeros((rows, cols), dtype=np.float32)
+        for i in range(rows):
+            for j in range(cols):
+                y = x.clone()
+                y[:, 5 * i:5 * i + 6, 3 * j:3 * j + 4] = 0.0
+                expected[i, j] = F.softmax(net(y[None]), 1)[0, 3] - base
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    logit = inner.occlusion_map(net, x, lambda out: out[:, 3], patch=6, stride=5)
+    assert logit.shape == (5, 5)
+
+
+# --------------------------------------------------------------------------- layer_panel
+def test_layer_panel_cuts_patches_to_the_boxes():
+    net = _small_net()
+    x = torch.rand(8, 1, 12, 12)
+    panel = inner.layer_panel(net, "4", [0, 2], x, k=3, batch_size=3)
+    for c in (0, 2):
+        top = inner.top_activations(net, "4", c, x, k=3)
+        assert [(u.index, u.position) for u in panel[c]] == [(i, p) for i, p, _ in top]
+        for u in panel[c]:
+            t, l, b, r = u.box
+            assert u.box == inner.receptive_field_box(net, "4", u.position, (1, 12, 12))
+            assert u.patch.shape == u.projection.shape == (1, b - t + 1, r - l + 1)
+            full = inner.deconvnet(net, "4", c, x[u.index], u.position)
+            np.testing.assert_allclose(u.projection, full[:, t:b + 1, l:r + 1])
+            assert np.abs(full).sum() == pytest.approx(np.abs(u.projection).sum())  # nothing outside the box
+
+
+# --------------------------------------------------------------------------- errors
+def test_errors_name_the_argument():
+    net = _small_net()
+    x = torch.rand(3, 1, 8, 8)
+    with pytest.raises(ValueError, match="layer must name a module of model.*'conv9'"):
+        inner.feature_maps(net, "conv9", x[0])
+    with pytest.raises(ValueError, match="layer must be a module inside model"):
+        inner.top_activations(net, nn.ReLU(), 0, x, k=2)
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        inner.feature_maps("net", "0", x[0])
+    with pytest.raises(ValueError, match=r"channel must be in 0\.\.2 .* got 3"):
+        inner.top_activations(net, "4", 3, x, k=2)
+    with pytest.raises(ValueError, match=r"channel must be in 0\.\.3 .* got 7"):
+        inner.deconvnet(net, "1", 7, x[0], (0, 0))
+    with pytest.raises(ValueError, match=r"k must be at most the number of images \(3\), got 4"):
+        inner.top_activations(net, "4", 0, x, k=4)
+    with pytest.raises(ValueError, match=r"k must be at most the number of images \(3\), got 5"):
+        inner.top_activations(net, "4", 0, [x[i] for i in range(3)], k=5)
+    with pytest.raises(ValueError, match="k must be a positive int"):
+        inner.top_activations(net, "4", 0, x, k=0)
+    with pytest.raises(ValueError, match=r"position must lie on the \(2, 2\) map .* got \(2, 0\)"):
+        inner.deconvnet(net, "4", 0, x[0], (2, 0))
+    with pytest.raises(ValueError, match=r"position must lie on the \(2, 2\) map .* got \(0, 5\)"):
+        inner.receptive_field_box(net, "4", (0, 5), (1, 8, 8))
+    with pytest.raises(ValueError, match="position"):
+        inner.receptive_field_box(net, "4", (-1, 0), (1, 8, 8))
+    with pytest.raises(ValueError, match="position must be None or"):
+        inner.deconvnet(models.lenet5(), "classifier.fc1", 0, torch.zeros(1, 28, 28), (1, 1))
+    with pytest.raises(ValueError, match="comes after a flatten"):
+        inner.receptive_field_box(models.lenet5(), "classifier.fc1", (0, 0), (1, 28, 28))
+    with pytest.raises(ValueError, match="input_shape must be"):
+        inner.receptive_field_box(net, "4", (0, 0), 8)
+    with pytest.raises(ValueError, match=r"image must have shape \(C, H, W\)"):
+        inner.feature_maps(net, "1", torch.zeros(8, 8))
+    with pytest.raises(TypeError, match="image must be a tensor or array"):
+        inner.deconvnet(net, "1", 0, [[0.0]])
+    with pytest.raises(ValueError, match=r"images must have shape \(N, C, H, W\)"):
+        inner.top_activations(net, "1", 0, torch.zeros(3, 8, 8), k=1)
+    with pytest.raises(TypeError, match="images must be a tensor, an array or a dataset"):
+        inner.activation_maxima(net, "1", 5)
+    with pytest.raises(ValueError, match="images must hold at least one image"):
+        inner.activation_maxima(net, "1", torch.zeros(0, 1, 8, 8))
+    with pytest.raises(ValueError, match=r"patch must fit in the \(8, 8\) image"):
+        inner.occlusion_map(net, x[0], lambda o: o.sum((1, 2, 3)), patch=9, stride=1)
+    with pytest.raises(ValueError, match="stride must be"):
+        inner.occlusion_map(net, x[0], lambda o: o.sum((1, 2, 3)), patch=2, stride=0)
+    with pytest.raises(TypeError, match="target must be a class index"):
+        inner.occlusion_map(net, x[0], "cat", patch=2, stride=2)
+    with pytest.raises(ValueError, match=r"target must be a class index in 0\.\.9"):
+        inner.occlusion_map(models.lenet5(), torch.zeros(1, 28, 28), 10, patch=4, stride=4)
+    with pytest.raises(ValueError, match=r"target\(output\) must give one score per image"):
+        inner.occlusion_map(net, x[0], lambda o: o.sum(), patch=2, stride=2)
+    with pytest.raises(ValueError, match=r"channels must be in 0\.\.2"):
+        inner.layer_panel(net, "4", [0, 3], x, k=2)
+    with pytest.raises(ValueError, match=r"k must be at most the number of images \(3\), got 9"):
+        inner.layer_panel(net, "4", [0], x)
+    unused = nn.Sequential(nn.Conv2d(1, 1, 1), nn.Conv2d(1, 1, 1))
+    unused.forward = lambda t: unused[0](t)
+    with pytest.raises(ValueError, match="was not used in the forward pass"):
+        inner.feature_maps(unused, "1", x[0])
