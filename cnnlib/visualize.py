@@ -376,3 +376,204 @@ def convolution_step_figure(W, x, i: int = 0, j: int = 0, *, also=(), symbolic: 
     ax_b.set_ylim(M_h + 1.5, -1.0)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- inside a network (Section 6.4.6)
+# Drawing for the page on inner layers; the numbers come from cnnlib.inner (which computes).
+
+__all__ += ["plot_kernels", "plot_feature_maps", "plot_layer_panel"]
+
+
+def _as_numpy(value, name: str) -> np.ndarray:
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return as_array(value, name)
+
+
+def _stretch(image: np.ndarray, *, centred: bool = False) -> np.ndarray:
+    """Scale an array to [0, 1]: min to 0 and max to 1, or (``centred``) 0 to 0.5 and the largest magnitude to 0 or 1."""
+    if centred:
+        m = np.abs(image).max()
+        return 0.5 + 0.5 * image / m if m > 0 else np.full_like(image, 0.5)
+    lo, hi = image.min(), image.max()
+    return (image - lo) / (hi - lo) if hi > lo else np.full_like(image, 0.5)
+
+
+def _show(ax, chw: np.ndarray, *, centred: bool) -> None:
+    """Draw a (C, h, w) array: in colour when C is 3, in grey otherwise (first channel).
+
+    An image already in [0, 1] (``centred=False``) is drawn as it is; anything else is stretched."""
+    as_is = not centred and chw.min() >= 0 and chw.max() <= 1
+    img = chw if as_is else _stretch(chw, centred=centred)
+    if chw.shape[0] == 3:
+        ax.imshow(np.moveaxis(img, 0, -1), interpolation="nearest")
+    else:
+        ax.imshow(img[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_kernels(weight, *, ncols: int | None = None, max_kernels: int = 64, size: float = 0.8, title: str | None = None):
+    """Draw the kernels of a convolution as a grid of small images.
+
+    Parameters
+    ----------
+    weight : Tensor or ndarray, shape (K, C, K_h, K_w)
+        A layer's kernels, as in ``conv.weight`` of ``nn.Conv2d``.
+    ncols : int, optional
+        Images per row (default: about the square root of the number drawn).
+    max_kernels : int, default 64
+        Draw at most this many output channels.
+    size : float, default 0.8
+        Size of one image in inches.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With 3 input channels, one colour image per kernel (its three channels read as
+        red, green and blue, stretched together to [0, 1] so that the colour balance stays);
+        with 1 input channel, one grey image per kernel; otherwise one row per kernel and one
+        grey image per input channel. Each image has its own scale (black: its smallest
+        weight, white: its largest).
+
+    Examples
+    --------
+    >>> fig = plot_kernels(np.random.default_rng(0).normal(size=(6, 1, 5, 5)))
+    >>> len(fig.axes)
+    6
+    >>> fig = plot_kernels(np.zeros((4, 2, 3, 3)))
+    >>> len(fig.axes)
+    8
+    """
+    import matplotlib.pyplot as plt
+
+    W = _as_numpy(weight, "weight")
+    if W.ndim != 4:
+        raise ValueError(f"weight must have shape (K, C, K_h, K_w), got shape {W.shape}")
+    max_kernels = positive_int(max_kernels, "max_kernels")
+    W = W[:max_kernels]
+    K, C = W.shape[:2]
+    if C in (1, 3):
+        images = [W[k] for k in range(K)]
+        ncols = positive_int(ncols, "ncols") if ncols is not None else int(np.ceil(np.sqrt(K)))
+        nrows = int(np.ceil(K / ncols))
+    else:
+        images = [W[k, c:c + 1] for k in range(K) for c in range(C)]
+        ncols, nrows = C, K
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.3 if title else 0)),
+                             squeeze=False)
+    for ax in axes.flat[len(images):]:
+        fig.delaxes(ax)
+    for ax, img in zip(axes.flat, images):
+        _show(ax, img, centred=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_feature_maps(maps, *, ncols: int = 8, max_maps: int = 32, size: float = 1.1, title: str | None = None,
+                      labels: Iterable | None = None):
+    """Draw the channels of one layer's output (from :func:`cnnlib.inner.feature_maps`) as grey images.
+
+    Parameters
+    ----------
+    maps : Tensor or ndarray, shape (C, h, w)
+    ncols : int, default 8
+    max_maps : int, default 32
+        Draw the first ``max_maps`` channels (or those named by ``labels``).
+    size : float, default 1.1
+        Size of one image in inches.
+    title : str, optional
+    labels : iterable of int, optional
+        Which channels to draw (default: 0, 1, 2, ...); each image is titled with its channel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One image per channel, all on one scale (black 0 or the smallest value, white the
+        largest of all drawn), so that strong and weak channels can be compared.
+
+    Examples
+    --------
+    >>> fig = plot_feature_maps(np.random.default_rng(0).random((6, 10, 10)), ncols=3)
+    >>> len(fig.axes)
+    6
+    """
+    import matplotlib.pyplot as plt
+
+    A = _as_numpy(maps, "maps")
+    if A.ndim != 3:
+        raise ValueError(f"maps must have shape (C, h, w), got shape {A.shape}")
+    channels = list(range(min(positive_int(max_maps, "max_maps"), A.shape[0]))) if labels is None else [
+        int(c) for c in labels]
+    for c in channels:
+        if not 0 <= c < A.shape[0]:
+            raise ValueError(f"labels must be channels in 0..{A.shape[0] - 1}, got {c}")
+    ncols = min(positive_int(ncols, "ncols"), len(channels))
+    nrows = int(np.ceil(len(channels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.35 if title else 0.1)),
+                             squeeze=False)
+    lo, hi = min(0.0, float(A[channels].min())), float(A[channels].max())
+    for ax in axes.flat[len(channels):]:
+        fig.delaxes(ax)
+    for ax, c in zip(axes.flat, channels):
+        ax.imshow(A[c], cmap="gray", vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
+        ax.set_title(str(c), fontsize=7, pad=2)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 0.55):
+    """Draw a Figure 6.12-style panel: for each channel, its top projections beside the image patches.
+
+    Parameters
+    ----------
+    panel : mapping of int to list of TopUnit
+        What :func:`cnnlib.inner.layer_panel` returns: for each channel, its best units
+        with ``projection`` and ``patch`` arrays of shape (C, h, w); patches with values
+        in [0, 1] are drawn as they are.
+    title : str, optional
+        A title above the panel (say, the layer's name).
+    size : float, default 0.55
+        Size of one small image in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One block per channel: on the left a grid of the deconvnet projections (grey is
+        zero; each stretched to its own largest magnitude), on the right the same grid of
+        the receptive-field patches of the images that excite the channel most, best at the
+        top left, as Zeiler and Fergus draw their Figure 2.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as Unit
+    >>> rng = np.random.default_rng(0)
+    >>> units = [Unit(patch=rng.random((3, 5, 5)), projection=rng.normal(size=(3, 5, 5))) for _ in range(4)]
+    >>> fig = plot_layer_panel({7: units, 9: units}, title="a layer")
+    >>> len(fig.axes)
+    16
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(panel, Mapping) or not panel:
+        raise ValueError(f"panel must be a non-empty mapping of channel to units (inner.layer_panel), got {panel!r}")
+    k = max(len(units) for units in panel.values())
+    g = int(np.ceil(np.sqrt(k)))
+    n = len(panel)
+    fig = plt.figure(figsize=(n * (2 * g + 0.6) * size + 0.2, g * size + (0.75 if title else 0.45)))
+    subfigs = np.atleast_1d(fig.subfigures(1, n, wspace=0.02))
+    for sub, (channel, units) in zip(subfigs, panel.items()):
+        grid = sub.add_gridspec(g, 2 * g + 1, width_ratios=[1] * g + [0.25] + [1] * g, wspace=0.06, hspace=0.06)
+        for i, unit in enumerate(units):
+            r, c = divmod(i, g)
+            _show(sub.add_subplot(grid[r, c]), np.asarray(unit.projection), centred=True)
+            _show(sub.add_subplot(grid[r, g + 1 + c]), np.asarray(unit.patch), centred=False)
+        sub.suptitle(f"channel {channel}", fontsize=8, y=0.99)
+    if title:
+        fig.suptitle(title, fontsize=10, y=1.0, va="bottom")
+    return fig

@@ -14,6 +14,7 @@ One submodule per part of the chapter; every checker is importable from here:
 ``training``  6.4, batch and group normalization, dropout, confusion matrices, frozen layers
 ``networks``  6.4, layer counts (6.22), pooling, receptive fields, VGG parameter and neuron counts
 ``conv_layers`` 6.3, output sizes (6.17), "same" padding, conv parameter counts (6.23), conv layers
+``inner``     6.4.6, receptive-field boxes, top activations, the deconvnet's ReLU rule, occlusion
 """
 from ._base import Feedback, call_student, check_output_shape, compare_arrays
 from .signals import *  # noqa: F401,F403
@@ -22,3 +23,4 @@ from .training import *  # noqa: F401,F403
 from .overview import *  # noqa: F401,F403
 from .networks import *  # noqa: F401,F403
 from .conv_layers import *  # noqa: F401,F403
+from .inner import *  # noqa: F401,F403
