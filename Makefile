@@ -2,7 +2,13 @@
 #   make book   set up .venv from requirements.txt and build the executed book into _build/html
 #   make test   set up .venv and run every test: unit, property-based and doctests, a clean
 #               build that executes every notebook (warnings are errors), then the browser tests
-PYTHON ?= python3
+# The pins of requirements.txt need Python 3.11 or newer (numpy 2.4, scipy 1.17 and pandas 3.1
+# have no release for 3.10, the python3 of Ubuntu 22.04). PYTHON defaults to the newest
+# python3.13 / python3.12 / python3.11 / python3 on the PATH that is at least 3.11;
+# `make PYTHON=/path/to/python3.12 book` picks one by hand.
+PY_MIN := 3.11
+PYTHON ?= $(or $(firstword $(foreach p,python3.13 python3.12 python3.11 python3,\
+	$(if $(shell $(p) -c 'import sys; print(int(sys.version_info >= (3, 11)))' 2>/dev/null | grep -x 1),$(p)))),python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -13,11 +19,22 @@ export OMP_NUM_THREADS ?= 1
 # MPLBACKEND=Agg only for pytest: exported to the build, it would stop the notebooks' kernels
 # from showing their figures inline (tests/browser checks that every figure is in the book).
 
-.PHONY: book test unit build-clean browser env clean
+.PHONY: book test unit build-clean browser env clean python-version
+
+# Which Python the venv is (or would be) made with, and whether it is recent enough.
+python-version:
+	@py=$(BIN)/python; test -x $$py || py=$(PYTHON); echo "$$py: $$($$py -V 2>&1) (needs >= $(PY_MIN))"; \
+	$$py -c 'import sys; sys.exit(sys.version_info < (3, 11))'
 
 env: $(STAMP)
 
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
+	@py=$(BIN)/python; test -x $$py || py=$(PYTHON); \
+	$$py -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "The CNN Book needs Python >= $(PY_MIN) (3.11, 3.12 or 3.13); $$py is $$($$py -V 2>&1)."; \
+	  echo "Install one (e.g. apt-get install python3.12 python3.12-venv, or pyenv) and run"; \
+	  echo "  make PYTHON=python3.12 $(MAKECMDGOALS)   (after rm -rf $(VENV) if it was made with the old one)"; \
+	  exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
