@@ -24,3 +24,12 @@ from .overview import *  # noqa: F401,F403
 from .networks import *  # noqa: F401,F403
 from .conv_layers import *  # noqa: F401,F403
 from .inner import *  # noqa: F401,F403
+
+# Classroom edition (cnnlib.classroom): `attempt` checks a student's answer in a student
+# notebook; every checker imported above answers "not attempted yet" for a `...` stub and
+# reports its verdict to the autograder's record. KEEP THIS LAST: checkers imported after it
+# would not be wrapped (tests/test_classroom.py checks).
+from ._record import attempt, is_unfinished  # noqa: E402
+from ._record import wrap_checkers as _wrap_checkers  # noqa: E402
+
+_wrap_checkers(globals())

@@ -13,29 +13,48 @@ __all__ = ["Feedback", "compare_arrays", "check_output_shape", "call_student"]
 class Feedback:
     """The verdict of a checker: ``ok`` and a message for the student.
 
+    ``attempted=False`` marks an answer that is still a stub (``...``): "not attempted yet"
+    rather than wrong. :attr:`status` is ``"passed"``, ``"wrong"`` or ``"not attempted"``.
+
     >>> Feedback(True, "Correct.")
     ✔ Correct.
     >>> bool(Feedback(False, "Wrong shape."))
     False
+    >>> Feedback(False, "replace the ... with your answer.", attempted=False).status
+    'not attempted'
     """
 
     ok: bool
     message: str
     hints: list[str] = field(default_factory=list)
+    attempted: bool = True
 
     def __bool__(self) -> bool:
+        entry = getattr(self, "_cnnbook_entry", None)
+        if entry is not None:  # a solution tested this verdict (assert): the grader counts it
+            entry["asserted"] = True
         return bool(self.ok)
 
+    @property
+    def status(self) -> str:
+        return "passed" if self.ok else ("wrong" if self.attempted else "not attempted")
+
+    def _mark(self) -> str:
+        return "✔" if self.ok else ("✘" if self.attempted else "○")
+
     def __str__(self) -> str:
-        mark = "✔" if self.ok else "✘"
-        lines = [f"{mark} {self.message}"] + [f"  hint: {h}" for h in self.hints]
+        mark = self._mark()
+        head = self.message if self.attempted or self.ok else f"Not attempted yet: {self.message}"
+        lines = [f"{mark} {head}"] + [f"  hint: {h}" for h in self.hints]
         return "\n".join(lines)
 
     __repr__ = __str__
 
     def _repr_markdown_(self) -> str:
-        colour = "green" if self.ok else "crimson"
-        mark = "✔" if self.ok else "✘"
+        colour = "green" if self.ok else ("crimson" if self.attempted else "grey")
+        mark = self._mark()
+        if not (self.attempted or self.ok):
+            return f"<span style='color:{colour}'>**{mark}**</span> Not attempted yet: {self.message}"
         hints = "".join(f"\n- *hint:* {h}" for h in self.hints)
         return f"<span style='color:{colour}'>**{mark}**</span> {self.message}{hints}"
 
@@ -118,10 +137,28 @@ def compare_arrays(answer, expected, *, what: str = "Your answer",
 
 
 def call_student(fn: Callable, *args):
+    """Call a student's function: ``(result, None)``, or ``(None, Feedback)`` when it raised,
+    is still a stub (its body is ``...``) or returned ``None`` or ``...``.
+
+    >>> def todo(x):
+    ...     ...
+    >>> call_student(todo, 1)
+    (None, ○ Not attempted yet: your function's body is still `...`.)
+    >>> call_student(lambda x: 1 / x, 0)
+    (None, ✘ Your function raised ZeroDivisionError: division by zero)
+    """
+    from ._record import is_unfinished
+
+    if is_unfinished(fn):
+        return None, Feedback(False, "your function's body is still `...`.", attempted=False)
     try:
-        return fn(*args), None
+        result = fn(*args)
     except Exception as exc:  # report the student's exception as feedback
         return None, Feedback(False, f"Your function raised {type(exc).__name__}: {exc}")
+    if result is None or result is Ellipsis:
+        return None, Feedback(False, f"your function returned {result!r}: finish it (does it end with "
+                                     "`return`?).", attempted=False)
+    return result, None
 
 
 def check_output_shape(answer, expected, *, formula: str = "") -> Feedback:
