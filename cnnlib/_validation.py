@@ -149,3 +149,22 @@ def check_kernel_fits(kernel_shape, input_shape, *, kernel_name: str = "W", inpu
                 f"{tuple(input_shape)} along axis {axis} ({k} > {m}); a 'valid' convolution needs "
                 f"every kernel side <= the input side"
             )
+
+
+# --- floating dtypes (issue 12): results keep the input's float32/float64 -----------------
+
+__all__ += ["as_float_array"]
+
+
+def as_float_array(value, name: str, *, ndim: int | Sequence[int] | None = None) -> np.ndarray:
+    """:func:`as_array` that keeps a floating (or complex) dtype and turns integers and booleans into float64.
+
+    So float32 data stay float32, as in NumPy and PyTorch, while ``[1, 2]`` becomes float64.
+
+    >>> as_float_array(np.ones(2, dtype=np.float32), "x").dtype
+    dtype('float32')
+    >>> as_float_array([1, 2], "x").dtype
+    dtype('float64')
+    """
+    arr = as_array(value, name, ndim=ndim, dtype=None)
+    return arr if np.issubdtype(arr.dtype, np.inexact) else arr.astype(float)

@@ -11,6 +11,12 @@ Everything here is plain NumPy, written to be read next to the chapter:
 - :func:`channel_sum_convolve` is the right-hand side of Eq. (6.10),
 - :func:`convolution_matrix` is the doubly blocked Toeplitz matrix of a 2-D convolution.
 
+Every function takes the input first and the kernel second (``convolve2d(x, W)``), as
+``numpy.convolve``, ``scipy.signal``, PyTorch and :func:`cnnlib.layers.conv2d` do, although
+the chapter writes the product as :math:`W * x`. The exceptions, :func:`toeplitz` and
+:func:`convolution_matrix`, build a matrix from a kernel and a size: there is no input yet.
+Results are floating and keep the inputs' precision (float32 in, float32 out).
+
 Indices in the chapter start at 1; here they start at 0. Arrays are indexed
 ``[row, column]``, that is ``[h, v]`` in the chapter's subscripts.
 
@@ -24,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._validation import as_array, check_choice, check_kernel_fits, positive_int
+from ._validation import as_array, as_float_array, check_choice, check_kernel_fits, nonnegative_int, positive_int
 
 __all__ = [
     "convolve1d",
@@ -37,31 +43,56 @@ __all__ = [
 ]
 
 
-def convolve1d(f, g, mode: str = "full") -> np.ndarray:
-    r"""Discrete convolution of two finite sequences, Eq. (6.1).
+def convolve1d(x, w, mode: str | None = None, *, padding: int | None = None, stride: int = 1,
+               dilation: int = 1) -> np.ndarray:
+    r"""Discrete convolution of two finite sequences, Eq. (6.1), with optional padding, stride and dilation.
 
     Parameters
     ----------
-    f, g : array_like, shape (m,) and (n,)
-        The sequences, taken as zero outside their index ranges ``0..m-1`` and ``0..n-1``.
-    mode : {"full", "valid"}
-        ``"full"`` returns every non-zero term, ``(f * g)(t)`` for ``t = 0, ..., m + n - 2``
-        (length ``m + n - 1``). ``"valid"`` keeps only the terms where the shorter sequence
-        lies entirely inside the longer one (length ``max(m, n) - min(m, n) + 1``), as
-        :func:`numpy.convolve` does.
+    x, w : array_like, shape (M,) and (K,)
+        The input sequence and the kernel, both taken as zero outside their index ranges
+        ``0..M-1`` and ``0..K-1``. Input first, as in :func:`numpy.convolve`,
+        ``scipy.signal`` and PyTorch. Without stride and dilation the convolution is
+        commutative, so the order matters only for ``padding``, ``stride`` and ``dilation``,
+        which refer to ``x`` and ``w``.
+    mode : {"full", "valid"}, optional
+        ``"full"`` (the default) returns every term that can be non-zero,
+        ``(x * w)(t)`` for ``t = 0, ..., M + K - 2`` (length ``M + K - 1``). ``"valid"``
+        keeps only the terms where the shorter sequence lies entirely inside the longer one
+        (length ``max(M, K) - min(M, K) + 1``), as :func:`numpy.convolve` does.
+    padding : int, optional, keyword only
+        Zeros added on **each** side of ``x`` before the kernel slides over it (PyTorch's
+        convention), instead of a ``mode``: ``padding=0`` is ``"valid"`` and
+        ``padding=dilation * (K - 1)`` is ``"full"``. Give ``mode`` or ``padding``, not both.
+    stride : int, default 1, keyword only
+        Keep every ``stride``-th output, starting with the first.
+    dilation : int, default 1, keyword only
+        Spacing between the kernel's taps: ``dilation - 1`` zeros between neighbours, so the
+        kernel spans ``dilation * (K - 1) + 1`` samples (Figure 6.8 in one dimension).
 
     Returns
     -------
-    ndarray, shape (m + n - 1,) or (max(m, n) - min(m, n) + 1,)
+    ndarray, shape (M_out,)
+        ``M_out = floor((M + 2 * padding - dilation * (K - 1) - 1) / stride) + 1``, Eq. (6.17)
+        in one dimension. The dtype is floating: float32 inputs give float32.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``mode``, both ``mode`` and ``padding``, a negative padding, a stride or
+        dilation below 1, or a dilated kernel longer than the padded input.
 
     Notes
     -----
-    Eq. (6.1) of the chapter:
+    Eq. (6.1) of the chapter, here with stride ``s``, dilation ``d`` and the padded input
+    :math:`\tilde x` (``padding`` zeros on each side):
 
-    .. math:: (f * g)(t) = \sum_{\tau} f(t - \tau)\, g(\tau).
+    .. math:: (x * w)(t) = \sum_{k=0}^{K-1} w(k)\, \tilde x\bigl(s\,t + d\,(K - 1 - k)\bigr).
 
-    One sequence is flipped and slid along the other; the sum of the products at shift
-    ``t`` is the ``t``-th output. The operation is commutative.
+    The kernel is flipped (``k`` runs forwards while the input index runs backwards) and
+    slid along the input; each tap ``w(k)`` adds a shifted, scaled copy of the input, which
+    is how the loop below computes it. With ``stride=1, dilation=1`` and ``"full"`` padding
+    this is the plain (6.1): ``sum_k w(k) x(t - k)``.
 
     Examples
     --------
@@ -69,18 +100,35 @@ def convolve1d(f, g, mode: str = "full") -> np.ndarray:
     array([0. , 1. , 2.5, 4. , 1.5])
     >>> convolve1d([1, 1, 1, 1], [1, -1], mode="valid")
     array([0., 0., 0.])
+    >>> convolve1d([1, 2, 3, 4, 5, 6], [1, -1], padding=0, stride=2)   # x[t+1] - x[t], every other t
+    array([1., 1., 1.])
+    >>> convolve1d([1, 2, 3, 4, 5], [1, -1], padding=0, dilation=2)   # x[t+2] - x[t]
+    array([2., 2., 2.])
     """
-    f = as_array(f, "f", ndim=1)
-    g = as_array(g, "g", ndim=1)
-    check_choice(mode, "mode", ("full", "valid"))
-    m, n = len(f), len(g)
-    out = np.zeros(m + n - 1, dtype=np.result_type(f, g))
-    # Each f[i] contributes a copy of g shifted by i: the "sum of shifted, scaled copies" view.
-    for i, f_i in enumerate(f):
-        out[i : i + n] += f_i * g
-    if mode == "valid":
-        short, long_ = min(m, n), max(m, n)
-        out = out[short - 1 : long_]
+    x = as_float_array(x, "x", ndim=1)
+    w = as_float_array(w, "w", ndim=1)
+    stride = positive_int(stride, "stride")
+    dilation = positive_int(dilation, "dilation")
+    if padding is not None and mode is not None:
+        raise ValueError(f"give mode or padding, not both; got mode={mode!r} and padding={padding!r}")
+    if padding is None:
+        mode = check_choice("full" if mode is None else mode, "mode", ("full", "valid"))
+        if mode == "valid" and dilation == 1 and len(w) > len(x):
+            x, w = w, x  # as numpy.convolve: the shorter one slides inside the longer one
+        padding = dilation * (len(w) - 1) if mode == "full" else 0
+    padding = nonnegative_int(padding, "padding")
+    K, span = len(w), dilation * (len(w) - 1) + 1
+    padded = np.pad(x, padding)
+    if span > len(padded):
+        raise ValueError(f"the kernel after dilation spans {span} samples (w of length {K}, dilation {dilation}), "
+                         f"more than the padded input's {len(padded)} (x of length {len(x)}, padding {padding} "
+                         f"per side): no output")
+    M_out = (len(padded) - span) // stride + 1
+    out = np.zeros(M_out, dtype=np.result_type(x, w))
+    # Tap k of the flipped kernel meets the input d * (K - 1 - k) samples after the window's start.
+    for k, w_k in enumerate(w):
+        start = dilation * (K - 1 - k)
+        out += w_k * padded[start : start + stride * (M_out - 1) + 1 : stride]
     return out
 
 
@@ -126,51 +174,51 @@ def toeplitz(f, n: int) -> np.ndarray:
     return T
 
 
-def cross_correlate2d(W, x) -> np.ndarray:
+def cross_correlate2d(x, W) -> np.ndarray:
     r"""Slide ``W`` over ``x`` without flipping it: what a convolutional layer computes, Eq. (6.14).
 
     Parameters
     ----------
+    x : array_like, shape (M_h, M_v)
+        The input (first, as in ``scipy.signal`` and PyTorch).
     W : array_like, shape (K_h, K_v)
         The kernel (filter). ``K_h <= M_h`` and ``K_v <= M_v`` are required.
-    x : array_like, shape (M_h, M_v)
-        The input.
 
     Returns
     -------
     z : ndarray, shape (M_h - K_h + 1, M_v - K_v + 1)
-        ``z[i, j] = sum_{a, b} W[a, b] * x[i + a, j + b]``.
+        ``z[i, j] = sum_{a, b} W[a, b] * x[i + a, j + b]``; float32 inputs give float32.
 
     Notes
     -----
     Deep-learning libraries call this operation "convolution"; mathematically it is a
     cross-correlation. It equals the flipped convolution of Eq. (6.7) with the kernel
-    flipped in both axes: ``cross_correlate2d(W, x) == convolve2d(W[::-1, ::-1], x)``.
+    flipped in both axes: ``cross_correlate2d(x, W) == convolve2d(x, W[::-1, ::-1])``.
     Since a layer learns its kernel, the two conventions describe the same family of layers.
 
     Examples
     --------
     >>> x = np.arange(12.0).reshape(3, 4)
-    >>> cross_correlate2d([[1, 0], [0, -1]], x)
+    >>> cross_correlate2d(x, [[1, 0], [0, -1]])
     array([[-5., -5., -5.],
            [-5., -5., -5.]])
     """
-    W = as_array(W, "W", ndim=2)
-    x = as_array(x, "x", ndim=2)
+    x = as_float_array(x, "x", ndim=2)
+    W = as_float_array(W, "W", ndim=2)
     check_kernel_fits(W.shape, x.shape)
     windows = sliding_window_view(x, W.shape)  # (M_h-K_h+1, M_v-K_v+1, K_h, K_v), a view
     return np.einsum("ijab,ab->ij", windows, W)
 
 
-def convolve2d(W, x, mode: str = "valid") -> np.ndarray:
-    r"""Two-dimensional convolution ``W * x``: Eq. (6.7) (``"valid"``) or Eq. (6.4)/(6.5) (``"full"``).
+def convolve2d(x, W, mode: str = "valid") -> np.ndarray:
+    r"""Two-dimensional convolution ``x * W``: Eq. (6.7) (``"valid"``) or Eq. (6.4)/(6.5) (``"full"``).
 
     Parameters
     ----------
+    x : array_like, shape (M_h, M_v)
+        The input matrix (an image, say); first, as in ``scipy.signal.convolve2d(x, W)``.
     W : array_like, shape (K_h, K_v)
         The kernel.
-    x : array_like, shape (M_h, M_v)
-        The input matrix (an image, say).
     mode : {"valid", "full"}
         ``"valid"`` (the deep-learning case, Eq. (6.7)) needs ``K_h <= M_h`` and
         ``K_v <= M_v`` and returns shape (6.6), ``(M_h - K_h + 1, M_v - K_v + 1)``.
@@ -180,6 +228,7 @@ def convolve2d(W, x, mode: str = "valid") -> np.ndarray:
     Returns
     -------
     z : ndarray
+        Floating: float32 inputs give float32.
 
     Notes
     -----
@@ -187,35 +236,37 @@ def convolve2d(W, x, mode: str = "valid") -> np.ndarray:
 
     .. math:: z_{i,j} = \sum_{i'=0}^{K_h-1}\sum_{j'=0}^{K_v-1} w_{K_h-i',\,K_v-j'}\; x_{i+i',\,j+j'},
 
-    that is, flip ``W`` in both axes and slide it over ``x`` (Figure 6.3). The valid output
-    is a block of the full one, and unlike the full convolution it is not commutative.
+    that is, flip ``W`` in both axes and slide it over ``x`` (Figure 6.3). The chapter writes
+    the product as :math:`W * x`; the functions here, like ``scipy.signal`` and PyTorch, take
+    the input first. The valid output is a block of the full one, and unlike the full
+    convolution it is not commutative: the kernel is the argument that slides.
 
     Examples
     --------
-    >>> W = np.ones((3, 3)); x = np.ones((6, 7))
-    >>> convolve2d(W, x).shape          # Figure 6.3: 3 x 3 on 6 x 7 gives 4 x 5
+    >>> x = np.ones((6, 7)); W = np.ones((3, 3))
+    >>> convolve2d(x, W).shape          # Figure 6.3: 3 x 3 on 6 x 7 gives 4 x 5
     (4, 5)
-    >>> convolve2d(W, x, mode="full").shape
+    >>> convolve2d(x, W, mode="full").shape
     (8, 9)
     """
-    W = as_array(W, "W", ndim=2)
-    x = as_array(x, "x", ndim=2)
+    x = as_float_array(x, "x", ndim=2)
+    W = as_float_array(W, "W", ndim=2)
     check_choice(mode, "mode", ("valid", "full"))
     if mode == "full":
         K_h, K_v = W.shape
         x = np.pad(x, ((K_h - 1, K_h - 1), (K_v - 1, K_v - 1)))
-    return cross_correlate2d(W[::-1, ::-1], x)
+    return cross_correlate2d(x, W[::-1, ::-1])
 
 
-def volume_convolve(W, x) -> np.ndarray:
+def volume_convolve(x, W) -> np.ndarray:
     r"""Volume convolution of two 3-tensors, Eq. (6.9), flipping all three axes.
 
     Parameters
     ----------
-    W : array_like, shape (K_c, K_h, K_v)
-        The kernel; ``K_c <= M_c``, ``K_h <= M_h``, ``K_v <= M_v``.
     x : array_like, shape (M_c, M_h, M_v)
         The input volume (channels first: a colour image has ``M_c = 3``).
+    W : array_like, shape (K_c, K_h, K_v)
+        The kernel; ``K_c <= M_c``, ``K_h <= M_h``, ``K_v <= M_v``.
 
     Returns
     -------
@@ -227,7 +278,7 @@ def volume_convolve(W, x) -> np.ndarray:
     Eq. (6.9) flips the kernel along the depth axis too. So when the depths agree,
     kernel channel ``K_c - 1 - i`` meets input channel ``i`` (0-based), and
 
-    ``volume_convolve(W, x)[0] == channel_sum_convolve(W[::-1], x)``,
+    ``volume_convolve(x, W)[0] == channel_sum_convolve(x, W[::-1])``,
 
     whereas Eq. (6.10) as written pairs channel ``i`` with channel ``i``
     (:func:`channel_sum_convolve`), which is what convolutional layers do. The two agree
@@ -237,32 +288,32 @@ def volume_convolve(W, x) -> np.ndarray:
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> W, x = rng.normal(size=(3, 2, 2)), rng.normal(size=(3, 5, 5))
-    >>> volume_convolve(W, x).shape
+    >>> x, W = rng.normal(size=(3, 5, 5)), rng.normal(size=(3, 2, 2))
+    >>> volume_convolve(x, W).shape
     (1, 4, 4)
-    >>> np.allclose(volume_convolve(W, x)[0], channel_sum_convolve(W[::-1], x))
+    >>> np.allclose(volume_convolve(x, W)[0], channel_sum_convolve(x, W[::-1]))
     True
     """
-    W = as_array(W, "W", ndim=3)
-    x = as_array(x, "x", ndim=3)
+    x = as_float_array(x, "x", ndim=3)
+    W = as_float_array(W, "W", ndim=3)
     check_kernel_fits(W.shape, x.shape)
     windows = sliding_window_view(x, W.shape)  # (out_c, out_h, out_v, K_c, K_h, K_v)
     return np.einsum("kijcab,cab->kij", windows, W[::-1, ::-1, ::-1])
 
 
-def channel_sum_convolve(W, x) -> np.ndarray:
-    r"""Right-hand side of Eq. (6.10): convolve channel ``i`` of ``W`` with channel ``i`` of ``x`` and add.
+def channel_sum_convolve(x, W) -> np.ndarray:
+    r"""Right-hand side of Eq. (6.10): convolve channel ``i`` of ``x`` with channel ``i`` of ``W`` and add.
 
     Parameters
     ----------
-    W : array_like, shape (C, K_h, K_v)
     x : array_like, shape (C, M_h, M_v)
-        Same number of channels ``C`` as ``W``.
+    W : array_like, shape (C, K_h, K_v)
+        Same number of channels ``C`` as ``x``.
 
     Returns
     -------
     z : ndarray, shape (M_h - K_h + 1, M_v - K_v + 1)
-        ``sum_i convolve2d(W[i], x[i])``.
+        ``sum_i convolve2d(x[i], W[i])``.
 
     See Also
     --------
@@ -270,18 +321,18 @@ def channel_sum_convolve(W, x) -> np.ndarray:
 
     Examples
     --------
-    >>> W = np.stack([np.eye(2), -np.eye(2)])
     >>> x = np.ones((2, 3, 3))
-    >>> channel_sum_convolve(W, x)
+    >>> W = np.stack([np.eye(2), -np.eye(2)])
+    >>> channel_sum_convolve(x, W)
     array([[0., 0.],
            [0., 0.]])
     """
-    W = as_array(W, "W", ndim=3)
-    x = as_array(x, "x", ndim=3)
+    x = as_float_array(x, "x", ndim=3)
+    W = as_float_array(W, "W", ndim=3)
     if W.shape[0] != x.shape[0]:
         raise ValueError(
-            f"W and x must have the same number of channels, got W with {W.shape[0]} "
-            f"(shape {W.shape}) and x with {x.shape[0]} (shape {x.shape})"
+            f"x and W must have the same number of channels, got x with {x.shape[0]} "
+            f"(shape {x.shape}) and W with {W.shape[0]} (shape {W.shape})"
         )
     check_kernel_fits(W.shape, x.shape)
     windows = sliding_window_view(x, W.shape[1:], axis=(1, 2))  # (C, out_h, out_v, K_h, K_v)
@@ -291,7 +342,9 @@ def channel_sum_convolve(W, x) -> np.ndarray:
 def convolution_matrix(W, input_shape, mode: str = "valid") -> np.ndarray:
     r"""The doubly blocked Toeplitz matrix ``A`` of a 2-D convolution with ``W``.
 
-    ``convolution_matrix(W, x.shape) @ x.ravel() == convolve2d(W, x).ravel()``.
+    ``convolution_matrix(W, x.shape) @ x.ravel() == convolve2d(x, W).ravel()``. The kernel
+    comes first here because there is no input yet, only its shape (as in
+    ``scipy.linalg.convolution_matrix(a, n)``).
 
     Parameters
     ----------
@@ -322,7 +375,7 @@ def convolution_matrix(W, input_shape, mode: str = "valid") -> np.ndarray:
     array([[4., 3., 0., 2., 1., 0.],
            [0., 4., 3., 0., 2., 1.]])
     """
-    W = as_array(W, "W", ndim=2)
+    W = as_float_array(W, "W", ndim=2)
     check_choice(mode, "mode", ("valid", "full"))
     if (not isinstance(input_shape, (tuple, list)) or len(input_shape) != 2):
         raise TypeError(f"input_shape must be a pair (M_h, M_v), got {input_shape!r}")

@@ -86,12 +86,12 @@ def sobel_edges(image, direction: str = "both", combine: str = "magnitude", colo
 
     def respond(kernel):
         if x.ndim == 2:
-            return convolve2d(kernel, x)
+            return convolve2d(x, kernel)
         channels = np.moveaxis(x, -1, 0)  # (C, H, W)
         if color == "volume":
             volume_kernel = np.broadcast_to(kernel, (channels.shape[0], 3, 3))
-            return volume_convolve(volume_kernel, channels)[0]
-        return np.stack([convolve2d(kernel, c) for c in channels], axis=-1)
+            return volume_convolve(channels, volume_kernel)[0]
+        return np.stack([convolve2d(c, kernel) for c in channels], axis=-1)
 
     if direction == "horizontal":
         return respond(SOBEL_HORIZONTAL)

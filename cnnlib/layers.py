@@ -9,27 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_array, nonnegative_int, pair, positive_int
-from .shapes import effective_kernel_size
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ._validation import as_array, as_float_array, check_choice, nonnegative_int, pair, positive_int
+from .shapes import effective_kernel_size, per_side_padding
 
 __all__: list[str] = []
 
 __all__ += ["conv2d"]
-
-
-def _conv_windows(x, K, padding, stride, dilation):
-    """Zero-pad ``x`` and return the windows a dilated, strided kernel sees.
-
-    ``x`` has shape (..., H, W); the result has shape (..., H_out, W_out, K_h, K_v): entry
-    ``[..., i, k, a, b]`` is the padded input at row ``i * s_h + a * d_h`` and column
-    ``k * s_v + b * d_v``. Views, no copies beyond the padding.
-    """
-    (K_h, K_v), (p_h, p_v), (s_h, s_v), (d_h, d_v) = K, padding, stride, dilation
-    widths = [(0, 0)] * (x.ndim - 2) + [(p_h, p_h), (p_v, p_v)]
-    padded = np.pad(x, widths)
-    span = effective_kernel_size(K, dilation)  # the dilated kernel's extent
-    windows = np.lib.stride_tricks.sliding_window_view(padded, span, axis=(-2, -1))
-    return windows[..., ::s_h, ::s_v, ::d_h, ::d_v]
 
 
 def conv2d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
@@ -47,9 +34,11 @@ def conv2d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
         Kernels: one ``C_in x K_h x K_v`` volume per output channel.
     b : array_like, shape (C_out,), optional
         Biases; None for none.
-    padding : int or (int, int), default 0
+    padding : int, (int, int), "valid" or "same", default 0
         Zero rows/columns added on **each** side (PyTorch's convention; the chapter's total
-        padding ``p_h`` is twice this).
+        padding ``p_h`` is twice this). ``"valid"`` means none; ``"same"`` keeps the input's
+        size (stride 1 only), with the extra zero after when the total is odd, as PyTorch does
+        (:func:`cnnlib.shapes.per_side_padding`).
     stride : int or (int, int), default 1
         Step ``(s_h, s_v)`` of the kernel.
     dilation : int or (int, int), default 1
@@ -58,14 +47,15 @@ def conv2d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
     Returns
     -------
     ndarray, shape (C_out, H_out, W_out) or (N, C_out, H_out, W_out)
-        ``H_out, W_out`` as in Eq. (6.17) (see :func:`cnnlib.shapes.output_size`).
+        ``H_out, W_out`` as in Eq. (6.17) (see :func:`cnnlib.shapes.output_size`). Floating,
+        with the inputs' precision: float32 in, float32 out.
 
     Raises
     ------
     ValueError
         Wrong number of axes, channels of ``x`` and ``W`` that differ, ``b`` of the wrong
-        length, negative padding, stride or dilation below 1, or a dilated kernel larger
-        than the padded input.
+        length, negative padding, an unknown padding name, ``"same"`` with a stride, stride
+        or dilation below 1, or a dilated kernel larger than the padded input.
 
     Notes
     -----
@@ -75,8 +65,17 @@ def conv2d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
               w_{o,c,a,j}\; x_{c,\; i s_h + a d_h,\; k s_v + j d_v}
 
     (Eqs. (6.20) and (6.21) of the chapter, here with stride and dilation as in Eq. (6.17)).
-    The windows come from ``numpy.lib.stride_tricks.sliding_window_view`` and the sums
-    from one ``numpy.einsum``: no Python loop over output pixels.
+
+    How it is computed: one pass per kernel row ``a``. Kernel row ``a`` meets input rows
+    ``i s_h + a d_h``; cut those rows into the windows that the ``K_v`` taps of the row see
+    and the sums over ``c`` and ``j`` become one matrix product, of the ``C_out x (C_in K_v)``
+    weights of row ``a`` with a ``(C_in K_v) x (H_out W_out)`` matrix of input values (the
+    "im2col" matrix of that row, which is how libraries turn convolutions into matrix
+    products). Adding the ``K_h`` products gives ``z``. A loop over the ``K_h K_v`` single
+    offsets would also work, but with 3 input channels each product would be too small to
+    keep the processor busy; whole rows give it ``K_v`` times more to do, and avoid the one
+    huge ``(C_in K_h K_v) x (H_out W_out)`` matrix a single product would need. The
+    benchmark ``bench/bench_conv2d.py`` compares this with ``torch.nn.functional.conv2d``.
 
     Examples
     --------
@@ -84,34 +83,117 @@ def conv2d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
     >>> W = np.ones((2, 1, 3, 3))
     >>> conv2d(x, W).shape  # 3 x 3 on 6 x 7 gives 4 x 5
     (2, 4, 5)
-    >>> conv2d(x, W, padding=1).shape, conv2d(x, W, dilation=2).shape
-    ((2, 6, 7), (2, 2, 3))
+    >>> conv2d(x, W, padding=1).shape, conv2d(x, W, dilation=2).shape, conv2d(x, W, padding="same").shape
+    ((2, 6, 7), (2, 2, 3), (2, 6, 7))
     >>> float(conv2d(x, W, b=[0.5, 0.0])[0, 0, 0])  # 9 pixels summed, plus the bias
     72.5
+    >>> conv2d(x.astype(np.float32), W.astype(np.float32)).dtype
+    dtype('float32')
     """
-    x = as_array(x, "x", ndim=(3, 4))
-    W = as_array(W, "W", ndim=4)
+    x = as_float_array(x, "x", ndim=(3, 4))
+    W = as_float_array(W, "W", ndim=4)
     C_out, C_in, K_h, K_v = W.shape
     if x.shape[-3] != C_in:
         raise ValueError(f"x has {x.shape[-3]} channels (shape {x.shape}) but W expects C_in = {C_in} "
                          f"(shape {W.shape}); W must have shape (C_out, C_in, K_h, K_v)")
-    p = pair(padding, "padding", minimum=0)
-    s = pair(stride, "stride")
-    d = pair(dilation, "dilation")
-    span = effective_kernel_size((K_h, K_v), d)
-    padded = (x.shape[-2] + 2 * p[0], x.shape[-1] + 2 * p[1])
-    if span[0] > padded[0] or span[1] > padded[1]:
-        raise ValueError(f"the kernel after dilation, {span[0]} x {span[1]} (W {K_h} x {K_v}, dilation {d}), "
-                         f"is larger than the padded input, {padded[0]} x {padded[1]} (x {x.shape[-2]} x "
-                         f"{x.shape[-1]}, padding {p} per side)")
-    windows = _conv_windows(x, (K_h, K_v), p, s, d)  # (..., C_in, H_out, W_out, K_h, K_v)
-    z = np.einsum("...chwij,ocij->...ohw", windows, W, optimize=True)
+    s_h, s_v = pair(stride, "stride")
+    d_h, d_v = d = pair(dilation, "dilation")
+    (top, bottom), (left, right) = per_side_padding(padding, (K_h, K_v), (s_h, s_v), d)
     if b is not None:
-        b = as_array(b, "b", ndim=1)
+        b = as_float_array(b, "b", ndim=1)
         if b.shape[0] != C_out:
             raise ValueError(f"b must have one entry per output channel, C_out = {C_out}, got length {b.shape[0]}")
-        z = z + b[:, None, None]
-    return z
+    span_h, span_v = effective_kernel_size((K_h, K_v), d)
+    batch = x if x.ndim == 4 else x[None]
+    padded = np.pad(batch, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    N, _, P_h, P_v = padded.shape
+    if span_h > P_h or span_v > P_v:
+        raise ValueError(f"the kernel after dilation, {span_h} x {span_v} (W {K_h} x {K_v}, dilation {d}), "
+                         f"is larger than the padded input, {P_h} x {P_v} (x {x.shape[-2]} x {x.shape[-1]}, "
+                         f"padding {padding!r})")
+    H_out, W_out = (P_h - span_h) // s_h + 1, (P_v - span_v) // s_v + 1
+    z = np.zeros((N, C_out, H_out * W_out), dtype=np.result_type(x, W))
+    for a in range(K_h):
+        # The input rows that kernel row a meets, one per output row: (N, C_in, H_out, P_v).
+        rows = padded[:, :, a * d_h : a * d_h + s_h * (H_out - 1) + 1 : s_h, :]
+        # Along each row, the windows of the dilated kernel row: (N, C_in, H_out, W_out, K_v).
+        windows = sliding_window_view(rows, span_v, axis=-1)[..., ::s_v, ::d_v]
+        # As a matrix with one row per (channel c, tap j), one column per output pixel.
+        patches = windows.transpose(0, 1, 4, 2, 3).reshape(N, C_in * K_v, H_out * W_out)
+        z += W[:, :, a, :].reshape(C_out, C_in * K_v) @ patches
+    z = z.reshape(N, C_out, H_out, W_out)
+    if b is not None:
+        z += b[:, None, None].astype(z.dtype)
+    return z if x.ndim == 4 else z[0]
+
+
+__all__ += ["conv1d"]
+
+
+def conv1d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
+    r"""A 1-D convolutional layer's pre-activation in NumPy (sequences, as in Section 6.2).
+
+    The one-dimensional case of :func:`conv2d`: cross-correlation of each input channel with
+    its kernel row, summed over channels, plus a bias. Same result as
+    ``torch.nn.functional.conv1d``.
+
+    Parameters
+    ----------
+    x : array_like, shape (C_in, L) or (N, C_in, L)
+        Input sequences (one example or a batch), ``C_in`` channels of length ``L``.
+    W : array_like, shape (C_out, C_in, K)
+        Kernels.
+    b : array_like, shape (C_out,), optional
+        Biases; None for none.
+    padding : int, "valid" or "same", default 0
+        Zeros added on **each** end (PyTorch's convention). ``"same"`` keeps the length
+        (stride 1 only; an odd total puts the extra zero at the end).
+    stride : int, default 1
+    dilation : int, default 1
+
+    Returns
+    -------
+    ndarray, shape (C_out, L_out) or (N, C_out, L_out)
+        ``L_out = floor((L + 2 padding - dilation (K - 1) - 1) / stride) + 1``, Eq. (6.17) in
+        one dimension. Floating, with the inputs' precision.
+
+    Raises
+    ------
+    ValueError
+        As :func:`conv2d`, for sequences.
+
+    Notes
+    -----
+    ``z[o, t] = b[o] + sum_c sum_k W[o, c, k] x[c, t s + k d]`` on the padded input: no
+    flip, unlike :func:`cnnlib.conv.convolve1d`, which is Eq. (6.1) itself. So
+    ``conv1d(x[None], w[None, None])[0] == convolve1d(x, w[::-1], padding=0)``.
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, 2.0, 4.0, 7.0, 11.0]])
+    >>> conv1d(x, [[[-1.0, 1.0]]])                  # differences x[t + 1] - x[t]
+    array([[1., 2., 3., 4.]])
+    >>> conv1d(x, [[[-1.0, 1.0]]], padding="same").shape, conv1d(x, [[[-1.0, 1.0]]], dilation=2).shape
+    ((1, 5), (1, 3))
+    """
+    x = as_float_array(x, "x", ndim=(2, 3))
+    W = as_float_array(W, "W", ndim=3)
+    if isinstance(padding, str):
+        check_choice(padding, "padding", ("valid", "same"))
+    else:
+        padding = nonnegative_int(padding, "padding")
+    stride = positive_int(stride, "stride")
+    dilation = positive_int(dilation, "dilation")
+    if padding == "same" and stride != 1:
+        raise ValueError(f"padding='same' needs stride 1 (as in PyTorch), got stride {stride}")
+    span, L = dilation * (W.shape[-1] - 1) + 1, x.shape[-1]
+    if padding != "same" and span > L + 2 * (0 if padding == "valid" else padding):
+        raise ValueError(f"the kernel after dilation spans {span} samples (W of length {W.shape[-1]}, dilation "
+                         f"{dilation}), more than the padded input (x of length {L}, padding {padding!r}): no output")
+    # A sequence is an image one row high; the kernel, a kernel one row high.
+    padding_2d = padding if isinstance(padding, str) else (0, padding)
+    z = conv2d(x[..., None, :], W[..., None, :], b, padding=padding_2d, stride=(1, stride), dilation=(1, dilation))
+    return z[..., 0, :]
 
 
 # --- Section 6.4 additions below (pooling); Section 6.3 code goes above this line ---

@@ -9,15 +9,55 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_array, nonnegative_int, pair, positive_int
+from ._validation import as_array, check_choice, nonnegative_int, pair, positive_int
 
 __all__: list[str] = []
 
-__all__ += ["output_size", "effective_kernel_size", "dilate_kernel"]
+__all__ += ["output_size", "effective_kernel_size", "dilate_kernel", "per_side_padding"]
 
 
 def _is_pair(value) -> bool:
     return isinstance(value, (tuple, list, np.ndarray))
+
+
+def per_side_padding(padding, K, stride=1, dilation=1):
+    """Zeros added before and after along each axis: ``((top, bottom), (left, right))``.
+
+    Parameters
+    ----------
+    padding : int, (int, int), "valid" or "same"
+        PyTorch's ``padding``: an int (or a pair) counts the zeros added on **each** side;
+        ``"valid"`` adds none; ``"same"`` adds ``d (K - 1)`` in total along each axis, so that
+        the output has the input's size, the smaller half before and the extra zero (when the
+        total is odd) after, as PyTorch does. ``"same"`` needs ``stride=1``, as in PyTorch.
+    K : int or (int, int)
+        Kernel size before dilation.
+    stride, dilation : int or (int, int), default 1
+
+    Returns
+    -------
+    ((int, int), (int, int))
+
+    Examples
+    --------
+    >>> per_side_padding(1, 3)
+    ((1, 1), (1, 1))
+    >>> per_side_padding("same", (3, 4))       # a 4-wide kernel needs 3 zeros: 1 before, 2 after
+    ((1, 1), (1, 2))
+    >>> per_side_padding("same", 3, dilation=2)
+    ((2, 2), (2, 2))
+    """
+    if isinstance(padding, str):
+        check_choice(padding, "padding", ("valid", "same"))
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        if pair(stride, "stride") != (1, 1):
+            raise ValueError(f"padding='same' needs stride 1 (as in PyTorch): with stride {stride!r} the output "
+                             f"cannot have the input's size; give the padding as a number instead")
+        totals = effective_kernel_size(pair(K, "K"), pair(dilation, "dilation"))
+        return tuple(((t - 1) // 2, (t - 1) - (t - 1) // 2) for t in totals)
+    p_h, p_v = pair(padding, "padding", minimum=0)
+    return ((p_h, p_h), (p_v, p_v))
 
 
 def effective_kernel_size(K, dilation=1):
@@ -64,9 +104,11 @@ def output_size(M, K, padding=0, stride=1, dilation=1, *, total_padding=None):
         Input size ``M_h`` or ``(M_h, M_v)`` (rows, columns).
     K : int or (int, int)
         Kernel size ``K_h`` or ``(K_h, K_v)``, before dilation.
-    padding : int or (int, int), default 0
+    padding : int, (int, int), "valid" or "same", default 0
         Zero rows (columns) added on **each** side, as PyTorch's ``padding`` counts them.
-        The chapter's total padding is twice this.
+        The chapter's total padding is twice this. ``"valid"`` is 0; ``"same"`` pads so that
+        the output keeps the input's size (stride 1 only, as in PyTorch; see
+        :func:`per_side_padding`).
     stride : int or (int, int), default 1
         Step of the kernel, ``s_h`` or ``(s_h, s_v)``.
     dilation : int or (int, int), default 1
@@ -120,17 +162,19 @@ def output_size(M, K, padding=0, stride=1, dilation=1, *, total_padding=None):
     (2, 2)
     >>> output_size(224, 3, padding=1)  # a VGG19 convolution keeps the size
     224
+    >>> output_size((6, 7), (3, 4), padding="same"), output_size((6, 7), 3, padding="valid")
+    ((6, 7), (4, 5))
     """
     M_h, M_v = pair(M, "M")
     K_eff = effective_kernel_size(pair(K, "K"), pair(dilation, "dilation"))
     s_h, s_v = pair(stride, "stride")
     if total_padding is not None:
-        if _is_pair(padding) or padding != 0:
+        if _is_pair(padding) or isinstance(padding, str) or padding != 0:
             raise ValueError(f"give padding (per side, PyTorch) or total_padding (the chapter's p_h, all rows "
                              f"added), not both; got padding={padding!r} and total_padding={total_padding!r}")
         p_h, p_v = pair(total_padding, "total_padding", minimum=0)
     else:
-        p_h, p_v = (2 * p for p in pair(padding, "padding", minimum=0))
+        p_h, p_v = (before + after for before, after in per_side_padding(padding, K, stride, dilation))
     padded = (M_h + p_h, M_v + p_v)
     if K_eff[0] > padded[0] or K_eff[1] > padded[1]:
         raise ValueError(f"the kernel after dilation, {K_eff[0]} x {K_eff[1]}, is larger than the padded input, "

@@ -223,7 +223,7 @@ def impulse_response(system: Callable, n: int) -> np.ndarray:
 
     Notes
     -----
-    For an LTI system, ``system(x) == convolve1d(w, x)[:n]`` for every ``x`` of length ``n``
+    For an LTI system, ``system(x) == convolve1d(x, w)[:n]`` for every ``x`` of length ``n``
     (Section 6.2, Eq. (6.1)).
 
     Examples

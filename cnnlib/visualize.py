@@ -327,7 +327,7 @@ def convolution_step_figure(W, x, i: int = 0, j: int = 0, *, also=(), symbolic: 
         if a >= out_h or b >= out_v:
             raise ValueError(f"output position {(a, b)} lies outside the {out_h} x {out_v} output of a "
                              f"{K_h} x {K_v} kernel on a {M_h} x {M_v} input")
-    z = conv.convolve2d(W, x) if flip else conv.cross_correlate2d(W, x)
+    z = conv.convolve2d(x, W) if flip else conv.cross_correlate2d(x, W)
 
     if symbolic:
         x_lab, w_lab, z_lab = symbol_labels("x", x.shape), symbol_labels("w", W.shape), symbol_labels("z", z.shape)

@@ -43,9 +43,9 @@ def test_check_convolve1d_catches_common_mistakes():
 
 def test_check_convolve2d_and_toeplitz():
     W, x = np.arange(9.0).reshape(3, 3), np.arange(42.0).reshape(6, 7)
-    assert exercises.check_convolve2d(conv.convolve2d(W, x), W, x)
-    assert "'full' size (6.5)" in str(exercises.check_convolve2d(conv.convolve2d(W, x, "full"), W, x))
-    assert "flipped along one axis" in str(exercises.check_convolve2d(conv.cross_correlate2d(W[::-1], x), W, x))
+    assert exercises.check_convolve2d(conv.convolve2d(x, W), x, W)
+    assert "'full' size (6.5)" in str(exercises.check_convolve2d(conv.convolve2d(x, W, "full"), x, W))
+    assert "flipped along one axis" in str(exercises.check_convolve2d(conv.cross_correlate2d(x, W[::-1]), x, W))
     f = [1.0, 2.0, 3.0]
     assert "reverse order" in str(exercises.check_toeplitz(conv.toeplitz(f[::-1], 6), f, 6))
 

@@ -51,8 +51,8 @@ def test_check_toeplitz_spots_f_along_the_rows():
 def test_check_convolve2d_against_scipy(K_h, K_v, extra_h, extra_v, seed):
     rng = np.random.default_rng(seed)
     W, x = rng.normal(size=(K_h, K_v)), rng.normal(size=(K_h + extra_h, K_v + extra_v))
-    assert exercises.check_convolve2d(scipy.signal.convolve2d(x, W, mode="valid"), W, x)
-    fb = exercises.check_convolve2d(scipy.signal.convolve2d(x, W, mode="full"), W, x)
+    assert exercises.check_convolve2d(scipy.signal.convolve2d(x, W, mode="valid"), x, W)
+    fb = exercises.check_convolve2d(scipy.signal.convolve2d(x, W, mode="full"), x, W)
     assert not fb and "'full' size (6.5)" in str(fb)
 
 
@@ -63,9 +63,9 @@ def test_check_volume_convolve_right_answer(K_c, K_h, K_v, extra, seed):
     rng = np.random.default_rng(seed)
     W = rng.normal(size=(K_c, K_h, K_v))
     x = rng.normal(size=(K_c + extra[0], K_h + extra[1], K_v + extra[2]))
-    assert exercises.check_volume_convolve(_volume_oracle(W, x), W, x)
+    assert exercises.check_volume_convolve(_volume_oracle(W, x), x, W)
     # scipy's N-D convolution flips every axis, as (6.9) does.
-    assert exercises.check_volume_convolve(scipy.signal.convolve(x, W, mode="valid"), W, x)
+    assert exercises.check_volume_convolve(scipy.signal.convolve(x, W, mode="valid"), x, W)
 
 
 @settings(max_examples=25, deadline=None)
@@ -78,9 +78,9 @@ def test_check_volume_convolve_spots_the_layer_pairing(K_c, K, extra, seed):
     layer = torch.nn.functional.conv2d(torch.from_numpy(x)[None], torch.from_numpy(W[:, ::-1, ::-1].copy())[None])[0]
     if np.allclose(W, W[::-1]):
         return  # a kernel symmetric in depth: both pairings agree
-    fb = exercises.check_volume_convolve(layer.numpy(), W, x)
+    fb = exercises.check_volume_convolve(layer.numpy(), x, W)
     assert not fb and "pairing of (6.10)" in str(fb)
-    fb = exercises.check_volume_convolve(layer.numpy()[0], W, x)
+    fb = exercises.check_volume_convolve(layer.numpy()[0], x, W)
     assert not fb and "add it back with z[None]" in str(fb)
 
 
@@ -88,11 +88,11 @@ def test_check_volume_convolve_other_slips():
     rng = np.random.default_rng(3)
     W, x = rng.normal(size=(2, 2, 3)), rng.normal(size=(4, 5, 6))
     no_flip = scipy.signal.correlate(x, W, mode="valid")
-    assert "not flipped at all" in str(exercises.check_volume_convolve(no_flip, W, x))
+    assert "not flipped at all" in str(exercises.check_volume_convolve(no_flip, x, W))
     depth_only = scipy.signal.correlate(x, W[::-1], mode="valid")
-    assert "only the depth axis" in str(exercises.check_volume_convolve(depth_only, W, x))
-    assert "'full' size" in str(exercises.check_volume_convolve(scipy.signal.convolve(x, W), W, x))
-    assert "missing the + 1" in str(exercises.check_volume_convolve(np.zeros((2, 3, 3)), W, x))
+    assert "only the depth axis" in str(exercises.check_volume_convolve(depth_only, x, W))
+    assert "'full' size" in str(exercises.check_volume_convolve(scipy.signal.convolve(x, W), x, W))
+    assert "missing the + 1" in str(exercises.check_volume_convolve(np.zeros((2, 3, 3)), x, W))
 
 
 def _separable(img, smooth_axis):

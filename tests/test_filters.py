@@ -41,7 +41,7 @@ def test_combinations(img):
     np.testing.assert_allclose(filters.sobel_edges(img, combine="sum"), h + v)
     np.testing.assert_allclose(filters.sobel_edges(img, combine="average"), (h + v) / 2)
     np.testing.assert_allclose(filters.sobel_edges(img), np.hypot(h, v))
-    np.testing.assert_allclose(h, conv.convolve2d(filters.SOBEL_HORIZONTAL, img))
+    np.testing.assert_allclose(h, conv.convolve2d(img, filters.SOBEL_HORIZONTAL))
 
 
 def test_translation_moves_the_edges():

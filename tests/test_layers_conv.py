@@ -24,27 +24,34 @@ def conv_case(draw):
     return x, w, b, p, s, d
 
 
+def compare_with_torch(ours, theirs, case):
+    """``ours`` (a cnnlib layer) and ``theirs`` (F.conv1d or F.conv2d) on one drawn case, batched or not."""
+    x, w, b, p, s, d = case
+    batched = x.ndim == w.ndim
+    xt = torch.from_numpy(x if batched else x[None])
+    want = theirs(xt, torch.from_numpy(w), None if b is None else torch.from_numpy(b),
+                  stride=s, padding=p, dilation=d).numpy()
+    want = want if batched else want[0]
+    got = ours(x, w, b, padding=p, stride=s, dilation=d)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    return got
+
+
 @settings(max_examples=1500, deadline=None)
 @given(conv_case())
 def test_conv2d_matches_torch(case):
     x, w, b, p, s, d = case
-    xt = torch.from_numpy(x if x.ndim == 4 else x[None])
-    want = F.conv2d(xt, torch.from_numpy(w), None if b is None else torch.from_numpy(b),
-                    stride=s, padding=p, dilation=d).numpy()
-    if x.ndim == 3:
-        want = want[0]
-    got = layers.conv2d(x, w, b, padding=p, stride=s, dilation=d)
-    assert got.shape == want.shape
+    got = compare_with_torch(layers.conv2d, F.conv2d, case)
     assert got.shape[-2:] == shapes.output_size(x.shape[-2:], w.shape[-2:], p, s, d)
-    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
 def test_one_channel_is_cross_correlation_not_convolution():
     rng = np.random.default_rng(0)
     x, W = rng.normal(size=(6, 7)), rng.normal(size=(3, 3))
     z = layers.conv2d(x[None], W[None, None])[0]
-    np.testing.assert_allclose(z, conv.cross_correlate2d(W, x), atol=1e-12)
-    assert not np.allclose(z, conv.convolve2d(W, x))
+    np.testing.assert_allclose(z, conv.cross_correlate2d(x, W), atol=1e-12)
+    assert not np.allclose(z, conv.convolve2d(x, W))
     assert z.shape == (4, 5)  # the chapter's 6 x 7 -> 4 x 5
 
 
@@ -52,7 +59,7 @@ def test_channels_are_summed_and_bias_added():
     rng = np.random.default_rng(1)
     x, W, b = rng.normal(size=(3, 5, 5)), rng.normal(size=(2, 3, 2, 2)), np.array([1.5, -2.0])
     z = layers.conv2d(x, W, b)
-    by_channel = sum(conv.cross_correlate2d(W[0, c], x[c]) for c in range(3)) + 1.5
+    by_channel = sum(conv.cross_correlate2d(x[c], W[0, c]) for c in range(3)) + 1.5
     np.testing.assert_allclose(z[0], by_channel, atol=1e-12)
     np.testing.assert_allclose(z[1] - layers.conv2d(x, W)[1], -2.0, atol=1e-12)
 
@@ -89,3 +96,91 @@ def test_errors():
         layers.conv2d(x, W, b=np.ones((4, 1)))
     with pytest.raises(TypeError, match="x must be an array of numbers"):
         layers.conv2d("image", W)
+
+
+# ---------------------------------------------------------------- padding names, dtypes, conv1d (issue 12)
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # PyTorch notes that it copies the input
+@settings(max_examples=100, deadline=None)
+@given(ints(1, 4), ints(1, 4), ints(1, 2), ints(1, 2), ints(0, 5), ints(0, 5), ints(1, 3), ints(1, 3),
+       st.sampled_from(["same", "valid"]), ints(0, 2**16))
+def test_conv2d_padding_names_match_torch(K_h, K_v, d_h, d_v, extra_h, extra_v, c_in, c_out, name, seed):
+    rng = np.random.default_rng(seed)
+    span = shapes.effective_kernel_size((K_h, K_v), (d_h, d_v))
+    x = rng.normal(size=(2, c_in, span[0] + extra_h, span[1] + extra_v))
+    w, b = rng.normal(size=(c_out, c_in, K_h, K_v)), rng.normal(size=c_out)
+    want = F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), padding=name, dilation=(d_h, d_v))
+    got = layers.conv2d(x, w, b, padding=name, dilation=(d_h, d_v))
+    np.testing.assert_allclose(got, want.numpy(), rtol=1e-10, atol=1e-10)
+    if name == "same":
+        assert got.shape[-2:] == x.shape[-2:]
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-4), (np.float64, 1e-12)])
+def test_conv2d_and_conv1d_keep_the_floating_dtype(dtype, rtol):
+    rng = np.random.default_rng(3)
+    x, w, b = rng.normal(size=(2, 3, 9, 8)).astype(dtype), rng.normal(size=(4, 3, 3, 2)).astype(dtype), np.ones(4, dtype)
+    z = layers.conv2d(x, w, b, padding=1, stride=2)
+    assert z.dtype == dtype
+    want = F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), padding=1, stride=2).numpy()
+    np.testing.assert_allclose(z, want, rtol=rtol, atol=rtol)
+    assert layers.conv1d(x[:, :, 0], w[:, :, 0], b).dtype == dtype
+    assert layers.conv2d(np.ones((1, 4, 4), dtype=int), np.ones((1, 1, 2, 2), dtype=int)).dtype == np.float64
+
+
+@st.composite
+def conv1d_case(draw):
+    K, d, s, p = draw(ints(1, 5)), draw(ints(1, 3)), draw(ints(1, 3)), draw(ints(0, 3))
+    span = d * (K - 1) + 1
+    L = draw(ints(max(1, span - 2 * p), span - 2 * p + 12))
+    c_in, c_out = draw(ints(1, 3)), draw(ints(1, 3))
+    batch = draw(st.one_of(st.none(), ints(1, 2)))
+    rng = np.random.default_rng(draw(ints(0, 2**16)))
+    x = rng.normal(size=(c_in, L) if batch is None else (batch, c_in, L))
+    w = rng.normal(size=(c_out, c_in, K))
+    b = rng.normal(size=c_out) if draw(st.booleans()) else None
+    return x, w, b, p, s, d
+
+
+@settings(max_examples=100, deadline=None)
+@given(conv1d_case())
+def test_conv1d_matches_torch(case):
+    x, w, b, p, s, d = case
+    compare_with_torch(layers.conv1d, F.conv1d, case)
+    # one channel in and out: conv.convolve1d, Eq. (6.1), with the kernel flipped
+    row, kernel = x.reshape(-1, x.shape[-1])[0], w[0, 0]
+    one = layers.conv1d(row[None], kernel[None, None], padding=p, stride=s, dilation=d)[0]
+    np.testing.assert_allclose(one, conv.convolve1d(row, kernel[::-1], padding=p, stride=s, dilation=d), atol=1e-10)
+
+
+def test_conv1d_same_matches_torch():
+    rng = np.random.default_rng(4)
+    x, w = rng.normal(size=(2, 3, 10)), rng.normal(size=(2, 3, 4))
+    want = F.conv1d(torch.from_numpy(x), torch.from_numpy(w), padding="same", dilation=2).numpy()
+    np.testing.assert_allclose(layers.conv1d(x, w, padding="same", dilation=2), want, atol=1e-12)
+
+
+def test_new_errors():
+    x, W = np.ones((2, 6, 7)), np.ones((4, 2, 3, 3))
+    with pytest.raises(ValueError, match="padding must be one of 'valid', 'same', got 'full'"):
+        layers.conv2d(x, W, padding="full")
+    with pytest.raises(ValueError, match=r"padding='same' needs stride 1"):
+        layers.conv2d(x, W, padding="same", stride=2)
+    x1, W1 = np.ones((2, 6)), np.ones((4, 2, 3))
+    with pytest.raises(ValueError, match="x must be a 2-D or 3-D array"):
+        layers.conv1d(np.ones(6), W1)
+    with pytest.raises(ValueError, match="W must be a 3-D array"):
+        layers.conv1d(x1, np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"x has 3 channels .* W expects C_in = 2"):
+        layers.conv1d(np.ones((3, 6)), W1)
+    with pytest.raises(ValueError, match=r"padding='same' needs stride 1 \(as in PyTorch\), got stride 2"):
+        layers.conv1d(x1, W1, padding="same", stride=2)
+    with pytest.raises(ValueError, match="padding must be a non-negative integer"):
+        layers.conv1d(x1, W1, padding=-1)
+    with pytest.raises(ValueError, match="padding must be one of 'valid', 'same'"):
+        layers.conv1d(x1, W1, padding="full")
+    with pytest.raises(ValueError, match="stride must be a positive integer"):
+        layers.conv1d(x1, W1, stride=0)
+    with pytest.raises(ValueError, match=r"kernel after dilation spans 7 samples \(W of length 3, dilation 3\)"):
+        layers.conv1d(x1, W1, dilation=3)
+    with pytest.raises(ValueError, match="b must have one entry per output channel, C_out = 4, got length 2"):
+        layers.conv1d(x1, W1, b=np.ones(2))

@@ -131,3 +131,31 @@ def test_errors():
         shapes.dilate_kernel(np.ones((3, 3)), (2, 0))
     with pytest.raises(TypeError, match="W must be an array of numbers"):
         shapes.dilate_kernel("abc", 2)
+
+
+# ---------------------------------------------------------------- padding="same" / "valid" (issue 12)
+@settings(max_examples=100, deadline=None)
+@given(ints(1, 6), ints(1, 6), ints(1, 3), ints(1, 3), ints(0, 8), ints(0, 8))
+def test_same_and_valid_padding_are_torch_output_shape(K_h, K_v, d_h, d_v, extra_h, extra_v):
+    span = shapes.effective_kernel_size((K_h, K_v), (d_h, d_v))
+    M = (span[0] + extra_h, span[1] + extra_v)
+    x, w = torch.zeros(1, 1, *M), torch.zeros(1, 1, K_h, K_v)
+    for name in ("same", "valid"):
+        want = tuple(F.conv2d(x, w, padding=name, dilation=(d_h, d_v)).shape[-2:])
+        assert shapes.output_size(M, (K_h, K_v), padding=name, dilation=(d_h, d_v)) == want
+    assert shapes.output_size(M, (K_h, K_v), padding="same", dilation=(d_h, d_v)) == M
+    # the per-side split adds up to the total d (K - 1), the smaller half first
+    (top, bottom), (left, right) = shapes.per_side_padding("same", (K_h, K_v), dilation=(d_h, d_v))
+    assert (top + bottom, left + right) == (span[0] - 1, span[1] - 1)
+    assert 0 <= bottom - top <= 1 and 0 <= right - left <= 1
+
+
+def test_padding_names_errors():
+    with pytest.raises(ValueError, match="padding must be one of 'valid', 'same', got 'full'"):
+        shapes.output_size(6, 3, padding="full")
+    with pytest.raises(ValueError, match=r"padding='same' needs stride 1 .* stride 2"):
+        shapes.output_size(6, 3, padding="same", stride=2)
+    with pytest.raises(ValueError, match="not both"):
+        shapes.output_size(6, 3, padding="same", total_padding=2)
+    with pytest.raises(TypeError, match="padding must be an int or a pair of ints"):
+        shapes.per_side_padding(1.5, 3)

@@ -153,8 +153,8 @@ def check_diagonal_kernel(kernel, direction: str = "main") -> Feedback:
         return Feedback(False, f"On a flat patch your kernel gives {k.sum():.4g}, not 0: it would mark every "
                                "uniform region as an edge.", ["make the entries add up to zero."])
     steps = _diagonal_steps(max(12, 3 * max(k.shape)))
-    want = np.abs(conv.convolve2d(k, steps[direction])).max()
-    leak = np.abs(conv.convolve2d(k, steps[other])).max()
+    want = np.abs(conv.convolve2d(steps[direction], k)).max()
+    leak = np.abs(conv.convolve2d(steps[other], k)).max()
     if want <= tol and leak <= tol:
         return Feedback(False, "Your kernel gives 0 on diagonal edges of both kinds.",
                         ["is it all zeros? It needs positive entries on one side of the diagonal and negative on the other."])
