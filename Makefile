@@ -64,3 +64,10 @@ test: unit build-clean browser
 
 clean:
 	rm -rf _build
+
+# Classroom edition (cnnlib/classroom.py, instructors.md): the student notebooks, solutions
+# replaced by stubs, in _build/student/ (mirroring chapters/). Grade with
+#   .venv/bin/python -m cnnlib.classroom grade PATH... --csv results.csv
+.PHONY: student
+student: $(STAMP)
+	$(BIN)/python -m cnnlib.classroom student --out _build/student

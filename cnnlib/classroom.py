@@ -62,7 +62,7 @@ import time
 import nbformat
 
 
-__all__ = ["Exercise", "Stub", "exercises_in", "derive_stub", "student_notebook", "write_student_edition",
+__all__ = ["Exercise", "Stub", "exercises_in", "derive_stub", "student_notebook", "write_student_edition", "exercise_table",
            "grade_notebook", "grade", "GradeRow", "main", "ROOT", "STUDENT_DIR"]
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -535,6 +535,30 @@ def write_student_edition(source=CHAPTERS, target=STUDENT_DIR) -> list[pathlib.P
         nbformat.write(student_notebook(nbformat.read(path, as_version=4)), out)
         written.append(out)
     return written
+
+
+def exercise_table(source=CHAPTERS) -> list[dict]:
+    """One row per notebook under ``source``: its path, title and exercises, graded or not.
+
+    Examples
+    --------
+    >>> rows = exercise_table()
+    >>> sorted(rows[0])
+    ['graded', 'page', 'title', 'ungraded']
+    """
+    source = pathlib.Path(source)
+    rows = []
+    pages = [p for p in source.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts]
+    for path in sorted(pages, key=lambda p: (p.relative_to(source).parent.parts, p.stem != "index", p.name)):
+        nb = nbformat.read(path, as_version=4)
+        title = next((c.source.lstrip().splitlines()[0].lstrip("# ").strip() for c in nb.cells
+                      if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), path.stem)
+        graded, ungraded = [], []
+        for ex in exercises_in(nb):
+            (graded if derive_stub(ex.solution_code, ex.label).graded else ungraded).append(ex.label)
+        rows.append({"page": str(path.relative_to(source).with_suffix("")), "title": title,
+                     "graded": graded, "ungraded": ungraded})
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
