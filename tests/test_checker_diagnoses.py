@@ -227,6 +227,41 @@ CASES = {
 }
 
 
+def occlusion(score, image, patch, stride, fill, sign=1.0):
+    base = score(image)
+    H, W = image.shape[1:]
+    out = np.zeros(((H - patch) // stride + 1, (W - patch) // stride + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            y = image.copy()
+            y[:, i * stride:i * stride + patch, j * stride:j * stride + patch] = fill
+            out[i, j] = sign * (score(y) - base)
+    return out
+
+
+def top_images(acts, k):
+    flat = acts.reshape(len(acts), -1)
+    order = np.argsort(-flat.max(axis=1), kind="stable")[:k]
+    return [(n, divmod(int(flat[n].argmax()), acts.shape[2]), flat[n].max()) for n in order]
+
+
+CASES.update({  # 6.4.6, what the inner layers learn
+    "check_relu_backward": [  # backpropagation's rule where the deconvnet's is asked for
+        (lambda: exercises.check_relu_backward(lambda x, g: g * (x > 0)), r"implemented backpropagation"),
+    ],
+    "check_receptive_field_box": [  # a box not clipped to the image
+        (lambda: exercises.check_receptive_field_box((8, 16, 21, 29), models.lenet5(), "features.conv2", (5, 9),
+                                                     (1, 28, 28)), r"clip it"),
+    ],
+    "check_occlusion": [  # the opposite sign
+        (lambda: exercises.check_occlusion(lambda *a: occlusion(*a, sign=-1.0)), r"sign is reversed"),
+    ],
+    "check_top_images": [  # ascending order
+        (lambda: exercises.check_top_images(lambda acts, k: top_images(acts, k)[::-1]), r"increasing order"),
+    ],
+})
+
+
 def frozen_linear():
     net = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
     net[0].requires_grad_(False)
