@@ -519,7 +519,9 @@ def student_notebook(nb):
                 text.append(seg[1] if seg[0] == "text" else seg[4])
         flush(cell, part)
     new.cells = cells
-    new.metadata.setdefault("cnnbook", {})["edition"] = "student"
+    graded = [c.metadata["cnnbook"]["exercise"] for c in cells
+              if c.cell_type == "code" and c.metadata.get("cnnbook", {}).get("graded")]
+    new.metadata.setdefault("cnnbook", {}).update(edition="student", graded=graded)
     return new
 
 
@@ -662,6 +664,7 @@ def grade_notebook(path, timeout: float = 600, kernel_name: str = "python3") -> 
                 entry = json.loads(line)
                 verdicts.setdefault(entry["label"], (entry["status"], entry["message"]))
     errors = _errors_by_label(prepared, exercises_in(prepared))
+    expected = set(nb.metadata.get("cnnbook", {}).get("graded", []))  # a student edition's graded labels
     rows = []
     for ex in exercises:
         if ex.label in errors:
@@ -670,6 +673,8 @@ def grade_notebook(path, timeout: float = 600, kernel_name: str = "python3") -> 
             status, message = verdicts[ex.label]
         elif problem:
             status, message = "error", problem
+        elif ex.label in expected:
+            status, message = "not attempted", "the exercise's answer cell is missing or ran no check"
         else:
             status, message = "ungraded", "no checker for this exercise"
         rows.append(GradeRow(str(path), ex.label, status, message))

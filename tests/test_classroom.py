@@ -121,6 +121,12 @@ def test_attempt_verdicts(capsys):
     assert "✘" in capsys.readouterr().out
 
 
+def test_attempt_without_a_check_is_not_attempted(capsys):
+    with exercises.attempt("ex-w", 3) as a:
+        pass
+    assert a.status == "not attempted" and "no check ran" in a.message
+
+
 def test_attempt_raises_a_finished_answers_error(tmp_path):
     record = tmp_path / "r.jsonl"
     _record.start(record)
@@ -344,13 +350,19 @@ def test_crash_and_timeout_are_reported_not_fatal(tmp_path):
     crash = _tiny_notebook(tmp_path / "crash.ipynb", "from cnnlib import exercises\n"
                            "assert exercises.check_output_shape(1 / 0, (1,))")
     slow = _tiny_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(60)")
+    # a student who deleted the answer cell: not attempted (the student edition lists its graded labels)
+    gone = classroom.student_notebook(nbformat.read(_tiny_notebook(tmp_path / "gone.ipynb", "assert exercises."
+                                                                   "check_output_shape((2,), (2,))"), as_version=4))
+    gone.cells = [c for c in gone.cells if classroom.STUB_TAG not in c.metadata.get("tags", [])]
+    nbformat.write(gone, tmp_path / "gone.ipynb")
     csv_path = tmp_path / "out.csv"
-    rows = classroom.grade([crash, slow], csv_path, timeout=8, out=open(os.devnull, "w"))
+    rows = classroom.grade([crash, slow, tmp_path / "gone.ipynb"], csv_path, timeout=8, out=open(os.devnull, "w"))
     by_nb = {pathlib.Path(r.notebook).name: r for r in rows}
+    assert by_nb["gone.ipynb"].status == "not attempted", by_nb["gone.ipynb"]
     assert by_nb["crash.ipynb"].status == "error" and "ZeroDivisionError" in by_nb["crash.ipynb"].message
     assert by_nb["slow.ipynb"].status == "error" and "timed out" in by_nb["slow.ipynb"].message
     text = csv_path.read_text()
-    assert text.splitlines()[0] == "notebook,exercise,status,message" and text.count("ex-t") == 2
+    assert text.splitlines()[0] == "notebook,exercise,status,message" and text.count("ex-t") == 3
 
 
 def test_grade_checks_its_arguments(tmp_path):
