@@ -143,10 +143,11 @@ def exercises_in(nb) -> list[Exercise]:
                     found.append(ex)
                     by_label[ex.label] = ex
                 elif name in ("solution-start", "solution") and arg:
-                    current = by_label.setdefault(arg, Exercise(arg))
-                    if current not in found:
-                        found.append(current)
-                    current.has_solution = True
+                    ex = by_label.setdefault(arg, Exercise(arg))
+                    if ex not in found:
+                        found.append(ex)
+                    ex.has_solution = True
+                    current = ex if name == "solution-start" else None  # {solution} holds only text
                 elif name == "solution-end":
                     current = None
         elif cell.cell_type == "code" and current is not None:
@@ -503,9 +504,10 @@ def student_notebook(nb):
             continue
         part = 0
         for seg in _segments(cell.source):
-            if seg[0] == "directive" and seg[1] in ("solution-start", "solution"):
+            if seg[0] == "directive" and seg[1] == "solution-start":
                 current = seg[2]
-            elif seg[0] == "directive" and seg[1] == "solution-end":
+            elif seg[0] == "directive" and (seg[1] == "solution-end" or seg[1] == "solution" and current is None):
+                current = seg[2] if seg[1] == "solution" else current
                 flush(cell, part)
                 part += 1
                 ex = exercises.get(current)

@@ -194,6 +194,16 @@ def test_stub_keep_marker_and_ungraded():
     assert not stub.graded and "def f(x):" in stub.source and "2 * x" not in stub.source
 
 
+def test_text_only_solution_directive_is_removed():
+    md = "```{exercise}\n:label: ex-q\nWhy?\n```\n\n```{solution} ex-q\n:class: dropdown\nBecause.\n```\nAfter."
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import cnnlib"), nbformat.v4.new_markdown_cell(md),
+                                         nbformat.v4.new_code_cell("x = 2")])
+    student = classroom.student_notebook(nb)
+    assert [c.source for c in student.cells] == [
+        "import cnnlib", "```{exercise}\n:label: ex-q\nWhy?\n```",
+        "# ex-q: your answer here (this exercise has no automatic check).", "After.", "x = 2"]
+
+
 def test_derive_stub_checks_its_arguments():
     with pytest.raises(TypeError, match="code must be a str; got int"):
         classroom.derive_stub(3, "ex-a")
