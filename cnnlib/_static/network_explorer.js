@@ -2,7 +2,7 @@
 // digit on a 28 x 28 canvas (or picks a test digit); every layer is recomputed here, in the
 // browser, from the weights embedded in the widget state (base64 float32), and redrawn. A click
 // on a unit shows its receptive field on the input, the kernel and the numbers of Eq. (6.14).
-// No imports, no CDN; el() and frame() come from widget_kit.js.
+// No imports, no CDN; frame() comes from widget_kit.js.
 
 // ---------------------------------------------------------------------------------------------
 // The network: decoding, forward pass, receptive fields, one unit's terms (exported for tests).
@@ -210,6 +210,12 @@ function fmt(v, digits = 2) {
   return /^-0\.0*$/.test(s) ? s.slice(1) : s;
 }
 
+// A term of a printed sum: 3 decimals, negative numbers in parentheses.
+function paren(v) {
+  const s = fmt(v, 3);
+  return s.startsWith("-") ? `(${s})` : s;
+}
+
 // Colour of value v on a scale of +-vmax: white to dark blue (v >= 0 only) or blue-white-red.
 function colour(v, vmax, signed) {
   const t = Math.max(-1, Math.min(1, v / vmax));
@@ -281,8 +287,8 @@ function render({ model, el: root }) {
   node("option", picker, { value: "-1", textContent: "your own drawing" });
   examples.forEach((ex, n) => {
     const predicted = argmax(forward(net, ex.pixels).at(-1));
-    node("option", picker, { value: String(n), textContent: predicted === ex.label ? `test digit ${n + 1}: a ${ex.label}`
-      : `test digit ${n + 1}: a ${ex.label}, misclassified as ${predicted}` });
+    node("option", picker, { value: String(n), textContent: predicted === ex.label ? `test digit ${n + 1} (label ${ex.label})`
+      : `test digit ${n + 1} (label ${ex.label}), misclassified as ${predicted}` });
   });
   if (examples.length) node("label", controls, { textContent: "digit: " }).appendChild(picker);
   const clear = node("button", controls, { textContent: "clear", className: "cnnlib-network-clear" });
@@ -293,10 +299,11 @@ function render({ model, el: root }) {
   root.insertBefore(body, svg);
   const inputBlock = div(body, {});
   div(inputBlock, { fontSize: "12px", marginBottom: "2px" }, "input 28 × 28 (draw here)");
-  const inputWrap = div(inputBlock, { position: "relative", width: "168px" });
+  // The frame is the wrapper's border, so that the outline (percentages of the wrapper) sits on the pixels.
+  const inputWrap = div(inputBlock, { position: "relative", width: "168px", height: "168px", border: "1px solid #666" });
   const pad = pixelCanvas(28, 28, 168, inputWrap);
   pad.className = "cnnlib-network-input";
-  Object.assign(pad.style, { touchAction: "none", cursor: "crosshair", border: "1px solid #666" });
+  Object.assign(pad.style, { touchAction: "none", cursor: "crosshair", border: "none" });
   const field = div(inputWrap, { position: "absolute", border: "2px solid #ff7f0e", display: "none",
                                  pointerEvents: "none", boxSizing: "border-box" }, null, "cnnlib-network-field");
 
@@ -308,7 +315,7 @@ function render({ model, el: root }) {
     const block = div(body, { maxWidth: "100%" });
     div(block, { fontSize: "12px", marginBottom: "2px" }, `${g.title}: ${C} × ${H} × ${Wd}`);
     const grid = div(block, { display: "flex", flexWrap: "wrap", gap: "3px" });
-    const size = Math.max(30, Math.min(56, 2 * Wd));
+    const size = Math.max(30, Math.min(50, 2 * Wd));
     const canvases = [];
     for (let c = 0; c < C; c++) {
       const wrap = div(grid, { position: "relative" });
@@ -330,33 +337,30 @@ function render({ model, el: root }) {
     maps.push({ stage: s, canvases, cell, C, H, Wd });
   }
 
-  // Dense layers and probabilities as bars in the SVG.
-  const dense = groups.map((g, s) => ({ g, s })).filter(({ g }) => net[g.last].shape.length === 1);
-  const W = 700, rowH = 54, gap = 16;
-  svg.setAttribute("viewBox", `0 0 ${W} ${dense.length * (rowH + gap)}`);
-  svg.style.maxWidth = "720px";
-  const bars = dense.map(({ g, s }, r) => {
+  // Dense layers and the class probabilities as bars (HTML, so that they reflow on a phone).
+  svg.remove();
+  const barsBox = div(null, { marginTop: "8px" });
+  root.insertBefore(barsBox, value.parentNode);
+  const bars = groups.map((g, s) => ({ g, s })).filter(({ g }) => net[g.last].shape.length === 1).map(({ g, s }) => {
     const n = net[g.last].shape[0];
-    const y0 = r * (rowH + gap);
     const last = g.last === net.length - 1;
-    const title = el("text", { x: 0, y: y0 + 11, "font-size": 12, "font-family": "sans-serif" }, svg);
-    title.textContent = last ? `${g.title} → softmax: class probabilities` : `${g.title}: ${n} units (click a bar)`;
-    const step = (W - 10) / n;
+    div(barsBox, { fontSize: "12px", marginTop: "6px" },
+        last ? `${g.title} → softmax: the ${n} class probabilities` : `${g.title}: ${n} units (click a bar)`);
+    const row = div(barsBox, { display: "flex", alignItems: "flex-end", gap: last ? "4px" : "1px",
+                               height: last ? "60px" : "36px", borderBottom: "1px solid #999", maxWidth: "720px" });
     const rects = [];
     for (let j = 0; j < n; j++) {
-      const hit = el("rect", { x: 5 + j * step, y: y0 + 14, width: step, height: rowH - 14, fill: "transparent",
-                               style: "cursor:pointer" }, svg);
-      const bar = el("rect", { x: 5 + j * step + step * 0.1, width: step * 0.8, fill: "#1f77b4" }, svg);
-      bar.setAttribute("class", "cnnlib-network-bar");
+      const hit = div(row, { flex: "1 1 0", height: "100%", display: "flex", alignItems: "flex-end", cursor: "pointer",
+                             minWidth: "1px" });
+      hit.title = `${g.title}, unit ${j}`;
+      rects.push(div(hit, { width: "100%", background: "#1f77b4" }, null, "cnnlib-network-bar"));
       hit.addEventListener("click", () => select({ index: g.first, c: j, i: 0, k: 0, stage: s }));
-      rects.push(bar);
-      if (last) {
-        const lab = el("text", { x: 5 + (j + 0.5) * step, y: y0 + rowH + 12, "font-size": 11, "text-anchor": "middle" }, svg);
-        lab.textContent = String(j);
-      }
     }
-    el("line", { x1: 5, x2: W - 5, y1: y0 + rowH, y2: y0 + rowH, stroke: "#999" }, svg);
-    return { g, s, rects, y0, last };
+    if (last) {
+      const labels = div(barsBox, { display: "flex", gap: "4px", maxWidth: "720px", fontSize: "11px" });
+      for (let j = 0; j < n; j++) div(labels, { flex: "1 1 0", textAlign: "center" }, String(j));
+    }
+    return { g, s, rects, last };
   });
 
   const detail = div(root, { marginTop: "8px", fontSize: "12px", borderTop: "1px solid #ddd", paddingTop: "6px" },
@@ -377,13 +381,10 @@ function render({ model, el: root }) {
       const values = b.last ? softmax(z) : Array.from(z);
       const vmax = b.last ? 1 : maxAbs(values);
       const top = argmax(values);
-      const base = b.y0 + (b.last ? 54 : 34), scale = b.last ? 40 : 20;
       values.forEach((v, j) => {
-        const h = (Math.abs(v) / vmax) * scale;
-        b.rects[j].setAttribute("y", v >= 0 ? base - h : base);
-        b.rects[j].setAttribute("height", Math.max(h, 0.5));
         const chosen = selected && selected.stage === b.s && selected.c === j;
-        b.rects[j].setAttribute("fill", chosen ? "#ff7f0e" : b.last && j === top ? "#2ca02c" : v < 0 ? "#d62728" : "#1f77b4");
+        Object.assign(b.rects[j].style, { height: `${Math.max(1, (100 * Math.abs(v)) / vmax)}%`,
+          background: chosen ? "#ff7f0e" : b.last && j === top ? "#2ca02c" : v < 0 ? "#d62728" : "#1f77b4" });
       });
     }
     const probs = softmax(outs[net.length - 1]);
@@ -393,12 +394,16 @@ function render({ model, el: root }) {
     showDetail();
   }
 
+  // Redraw once per animation frame; data-update-ms: from the first event waiting for this frame to
+  // the end of the redraw, data-compute-ms: the forward pass and drawing alone (read by the browser test).
   let pending = null;
   function schedule(start) {
     if (pending !== null) return;
     pending = start;
     const run = () => {
+      const t0 = performance.now();
       update();
+      root.dataset.computeMs = String((performance.now() - t0).toFixed(2));
       root.dataset.updateMs = String((performance.now() - pending).toFixed(2));
       root.dataset.updates = String(Number(root.dataset.updates || 0) + 1);
       pending = null;
@@ -510,8 +515,10 @@ function render({ model, el: root }) {
     if (terms.kind === "conv") {
       const best = detailChannel !== null ? detailChannel
         : terms.channels.reduce((p, t) => (Math.abs(t.sum) > Math.abs(terms.channels[p].sum) ? t.channel : p), 0);
+      const r0 = i * layer.stride[0] - layer.padding[0], c0 = k * layer.stride[1] - layer.padding[1];
+      const padded = layer.padding[0] || layer.padding[1] ? " (positions outside the image are padding: x = 0)" : "";
       div(detail, { margin: "4px 0" }, `Eq. (6.14), summed over the ${terms.channels.length} input channel(s): ` +
-          `z = Σ_c Σ_a Σ_b w[c,a,b] x[c, ${i}·${layer.stride[0]}−${layer.padding[0]}+a, ${k}·${layer.stride[1]}−${layer.padding[1]}+b] + b. ` +
+          `z = Σ_c Σ_i″ Σ_j″ w[c, i″, j″] · x[c, ${r0} + i″, ${c0} + j″] + b${padded}. ` +
           "Each pair below: the input patch x and the kernel w of one channel (click a pair for its numbers).");
       const row = div(detail, { display: "flex", flexWrap: "wrap", gap: "6px 12px" });
       for (const t of terms.channels) {
@@ -529,20 +536,20 @@ function render({ model, el: root }) {
       const nums = div(detail, { display: "flex", flexWrap: "wrap", gap: "6px 16px", marginTop: "4px" });
       numberTable(nums, chosen.patch, terms.rows, terms.cols, `x, channel ${best}`);
       numberTable(nums, chosen.kernel, terms.rows, terms.cols, `w, channel ${best}`);
-      const sums = terms.channels.map((t) => fmt(t.sum, 3)).join(" + ");
+      const sums = terms.channels.map((t) => paren(t.sum)).join(" + ");
       div(detail, { fontFamily: "monospace", marginTop: "4px", whiteSpace: "normal" },
-          `z = ${sums} + (${fmt(terms.bias, 3)}) = ${fmt(terms.z, 3)}${actText}`).className = "cnnlib-network-sum";
+          `z = ${sums} + ${paren(terms.bias)} = ${fmt(terms.z, 3)}${actText}`).className = "cnnlib-network-sum";
     } else if (terms.kind === "maxpool" || terms.kind === "avgpool") {
       const what = terms.kind === "maxpool" ? "max" : "mean";
       div(detail, { fontFamily: "monospace", marginTop: "4px" },
           `${what} of the ${terms.rows} × ${terms.cols} window {${terms.window.map((v) => fmt(v, 3)).join(", ")}} = ${fmt(terms.z, 3)}`)
         .className = "cnnlib-network-sum";
     } else if (terms.kind === "linear") {
-      const shown = terms.terms.slice(0, 5).map((t) => `${fmt(t.w, 3)}·${fmt(t.a, 3)}`).join(" + ");
+      const shown = terms.terms.slice(0, 5).map((t) => `${paren(t.w)}·${paren(t.a)}`).join(" + ");
       const rest = terms.terms.slice(5).reduce((s, t) => s + t.prod, 0);
       div(detail, { fontFamily: "monospace", marginTop: "4px" },
-          `z = Σ_j w_j a_j + b over ${terms.n} inputs = ${shown} + (${terms.n - 5} smaller terms: ${fmt(rest, 3)}) + ` +
-          `(${fmt(terms.bias, 3)}) = ${fmt(terms.z, 3)}${actText}`).className = "cnnlib-network-sum";
+          `z = Σ_j w_j a_j + b over ${terms.n} inputs = ${shown} + (${terms.n - 5} smaller terms: ${paren(rest)}) + ` +
+          `${paren(terms.bias)} = ${fmt(terms.z, 3)}${actText}`).className = "cnnlib-network-sum";
     }
   }
 

@@ -425,7 +425,7 @@ def network_figure(model, image, *, unit=None, label=None):
     >>> import torch
     >>> from cnnlib import models
     >>> _ = torch.manual_seed(0); fig = network_figure(models.lenet5(), torch.rand(28, 28), unit=("conv2", 0, 2, 3))
-    >>> fig.axes[0].get_title()
+    >>> fig.axes[0].get_title(loc="left")
     'input; receptive field of conv2 + ReLU[0, 2, 3]: rows 2-15, columns 6-19'
     """
     import matplotlib.pyplot as plt
@@ -471,11 +471,12 @@ def network_figure(model, image, *, unit=None, label=None):
                        f"columns {left}-{right}")
     widths = [max(1, layers[k]["shape"][0]) if len(layers[k]["shape"]) == 3 else 1 for k, _ in stages]
     ncols = min(16, max(widths))
-    fig = plt.figure(figsize=(min(11, 0.7 * ncols + 1.5), 1.25 * (len(stages) + 2)), layout="constrained")
-    grid = fig.add_gridspec(len(stages) + 1, ncols)
+    ratios = [2.2] + [1.0 if len(layers[k]["shape"]) == 3 else 1.4 for k, _ in stages]
+    fig = plt.figure(figsize=(min(11, 0.7 * ncols + 1.5), 1.1 * sum(ratios) + 0.5), layout="constrained")
+    grid = fig.add_gridspec(len(stages) + 1, ncols, height_ratios=ratios)
     ax = fig.add_subplot(grid[0, :max(1, ncols // 4)])
     ax.imshow(x[0, 0].numpy(), cmap="gray_r", vmin=0, vmax=1)
-    ax.set_title(("input" if label is None else f"input (a {label})") + field_title, fontsize=8, loc="left")
+    ax.set_title(("input" if label is None else f"input (label {label})") + field_title, fontsize=8, loc="left")
     ax.axis("off")
     if unit is not None:
         ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1, fill=False,
@@ -487,7 +488,7 @@ def network_figure(model, image, *, unit=None, label=None):
             signed = out.min() < 0
             for c in range(min(out.shape[0], ncols)):
                 ax = fig.add_subplot(grid[row_index, c])
-                ax.imshow(out[c], cmap="RdBu_r" if signed else "Greys", vmin=-vmax if signed else 0, vmax=vmax)
+                ax.imshow(out[c], cmap="RdBu_r" if signed else "Blues", vmin=-vmax if signed else 0, vmax=vmax)
                 ax.set_xticks([])
                 ax.set_yticks([])
                 if c == 0:
