@@ -426,7 +426,7 @@ def network_figure(model, image, *, unit=None, label=None):
     >>> from cnnlib import models
     >>> _ = torch.manual_seed(0); fig = network_figure(models.lenet5(), torch.rand(28, 28), unit=("conv2", 0, 2, 3))
     >>> fig.axes[0].get_title(loc="left")
-    'input; receptive field of conv2 + ReLU[0, 2, 3]: rows 2-15, columns 6-19'
+    'input; receptive field of conv2 + ReLU[0, 2, 3]: rows 2-15, columns 4-17'
     """
     import matplotlib.pyplot as plt
     import torch
