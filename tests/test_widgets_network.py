@@ -284,3 +284,16 @@ def test_static_figure(mnist_model):
         widgets.network_figure(model, torch.zeros(32, 32))
     with pytest.raises(TypeError, match="unit must be"):
         widgets.network_figure(model, images[0], unit="conv1")
+
+
+def test_esm_is_shipped_and_synced():
+    """One self-contained ES module (the shared kit, then network_explorer.js), nothing imported."""
+    from cnnlib.widgets._esm import esm_source
+
+    w = widgets.network_explorer(models.lenet5())
+    assert w._esm == esm_source("network_explorer.js")
+    assert "import " not in w._esm.replace("import.meta", "")
+    for css_class in ("cnnlib-network", "cnnlib-network-prediction", "cnnlib-network-input", "cnnlib-network-field",
+                      "cnnlib-network-map", "cnnlib-network-detail", "cnnlib-network-clear", "cnnlib-network-bar"):
+        assert css_class in w._esm
+    assert {"_esm", "layers", "weights", "examples", "example", "selected"} <= set(w.traits(sync=True))
