@@ -311,3 +311,171 @@ def layer_table(model, input_shape) -> LayerTable:
         number = 1 + max(r.number for r in rows if r.number is not None)
         rows.append(LayerRow(number, _KINDS.get(cls, cls), shape_out, size(shape_out), n_params, name, n_params > 0))
     return LayerTable(rows)
+
+
+# --- Section 6.5 additions below (multiply-accumulates per layer) ---
+
+__all__ += ["MacRow", "MacTable", "macs"]
+
+
+@dataclass(frozen=True)
+class MacRow:
+    """One layer of :func:`macs`: its output shape, parameters, multiply-accumulates and pooling work.
+
+    Attributes
+    ----------
+    number : int
+        Layer number l, as in :func:`layer_table`.
+    kind : str
+        'Convolution', 'Fully connected', 'Max-pooling', ...
+    output_shape : tuple of int
+        Output shape without the batch axis.
+    parameters : int
+        Learned parameters (a folded batch norm's included).
+    macs : int
+        Multiply-accumulates for one input (biases and normalizations not counted).
+    pool_ops : int
+        Comparisons (max-pooling) or additions (average pooling) for one input; 0 for other layers.
+    name : str
+        Dotted name of the module in the model.
+    """
+
+    number: int
+    kind: str
+    output_shape: tuple
+    parameters: int
+    macs: int
+    pool_ops: int
+    name: str = ""
+
+
+class MacTable:
+    """Per-layer cost of a network for one input; prints as text, Markdown or HTML.
+
+    Attributes
+    ----------
+    rows : list of MacRow
+    input_shape : tuple of int
+    """
+
+    header = ["Layer number", "Type of layer", "Output dimension", "Learned parameters", "Multiply-accumulates",
+              "Pooling operations"]
+
+    def __init__(self, rows, input_shape):
+        self.rows = list(rows)
+        self.input_shape = tuple(input_shape)
+
+    @property
+    def total(self) -> int:
+        """Multiply-accumulates of the whole network for one input."""
+        return sum(r.macs for r in self.rows)
+
+    @property
+    def total_parameters(self) -> int:
+        """Learned parameters of the layers (as :attr:`LayerTable.total_parameters`)."""
+        return sum(r.parameters for r in self.rows)
+
+    @property
+    def total_pool_ops(self) -> int:
+        """Comparisons and additions of the pooling layers."""
+        return sum(r.pool_ops for r in self.rows)
+
+    def _cells(self):
+        return [[str(r.number), r.kind, LayerTable._fmt_shape(r.output_shape), f"{r.parameters:,}", f"{r.macs:,}",
+                 f"{r.pool_ops:,}"] for r in self.rows]
+
+    def _footer(self):
+        return [f"Total for one {' × '.join(map(str, self.input_shape))} input: {self.total:,} multiply-accumulates "
+                f"({self.total / 1e9:.3g} billion), {self.total_parameters:,} learned parameters, "
+                f"{self.total_pool_ops:,} pooling operations"]
+
+    def __str__(self) -> str:
+        return render_text(self.header, self._cells(), self._footer())
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def to_markdown(self) -> str:
+        """The table in Markdown."""
+        return render_markdown(self.header, self._cells(), self._footer())
+
+    def _repr_html_(self) -> str:
+        return render_html(self.header, self._cells(), self._footer())
+
+    def to_dataframe(self):
+        """The rows as a pandas DataFrame (pandas imported on demand)."""
+        import pandas as pd
+        return pd.DataFrame([{"layer": r.number, "type": r.kind, "output": LayerTable._fmt_shape(r.output_shape),
+                              "parameters": r.parameters, "macs": r.macs, "pool_ops": r.pool_ops, "name": r.name}
+                             for r in self.rows])
+
+
+def _layer_cost(module, output_shape) -> tuple:
+    """Hand count ``(macs, pool_ops)`` of one layer call, from the module and its output shape."""
+    from torch import nn
+
+    outputs = 1
+    for s in output_shape:
+        outputs *= s
+    if isinstance(module, nn.Conv2d):
+        K_h, K_v = module.kernel_size
+        return outputs * (module.in_channels // module.groups) * K_h * K_v, 0  # each output: M_c'/g x K_h x K_v products
+    if isinstance(module, nn.Linear):
+        return outputs * module.in_features, 0  # each output: a dot product of length in_features
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        K_h, K_v = pair(module.kernel_size, "kernel_size")
+        return 0, outputs * (K_h * K_v - 1)  # K_h K_v values reduced to one
+    return 0, 0
+
+
+def macs(model, input_shape) -> MacTable:
+    """Multiply-accumulates of every layer of a network, and their total, for one input.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any network whose work is done by ``nn.Conv2d`` and ``nn.Linear`` modules (run once,
+        as in :func:`layer_table`; a model on the ``meta`` device costs no memory).
+    input_shape : tuple of int
+        Shape of one input without the batch axis, e.g. ``(3, 224, 224)``.
+
+    Returns
+    -------
+    MacTable
+        One :class:`MacRow` per layer of :func:`layer_table` (convolutions, dense layers,
+        poolings, ...), with ``.total`` multiply-accumulates.
+
+    Notes
+    -----
+    A convolution with ``M_c`` output channels of size ``M_h' x M_v'`` computes each output
+    value as a sum of ``(M_c' / groups) K_h K_v`` products (Eq. (6.23) without the bias), so
+    it costs ``M_c M_h' M_v' (M_c' / groups) K_h K_v`` multiply-accumulates; a dense layer
+    costs ``N_in N_out``. Pooling multiplies nothing: a window of ``K_h K_v`` values is reduced
+    with ``K_h K_v - 1`` comparisons or additions, reported as ``pool_ops`` (adaptive
+    poolings, whose windows vary, report 0). Biases, batch
+    norm, activations and the additions of residual connections are not counted, as
+    PyTorch's ``torch.utils.flop_counter.FlopCounterMode`` does not count them; that counter
+    reports 2 floating-point operations per multiply-accumulate, so its total is twice
+    ``.total``.
+
+    Examples
+    --------
+    >>> from cnnlib import models
+    >>> table = macs(models.lenet5(), (1, 28, 28))
+    >>> [r.macs for r in table.rows]
+    [117600, 0, 240000, 0, 48000, 10080, 840]
+    >>> table.total, table.rows[1].pool_ops
+    (416520, 3528)
+    """
+    from torch import nn
+
+    table = layer_table(model, input_shape)
+    rows = []
+    for r in table.layers:
+        module = model.get_submodule(r.name)
+        count, pool_ops = _layer_cost(module, r.output_shape)
+        kind = r.kind
+        if isinstance(module, nn.Conv2d) and kind.startswith(type(module).__name__):  # a Conv2d subclass
+            kind = "Convolution" + kind[len(type(module).__name__):]
+        rows.append(MacRow(r.number, kind, r.output_shape, r.parameters, count, pool_ops, r.name))
+    return MacTable(rows, table.rows[0].output_shape)

