@@ -10,10 +10,10 @@ STATIC = resources.files("cnnlib") / "_static"
 EXPLORERS = [
     # factory, module file, CSS classes the browser tests read, synced traits
     (widgets.flip_slide_explorer, "flip_slide.js", ("cnnlib-flip-slide", "cnnlib-flip-slide-value"),
-     {"f", "g", "t", "preset", "presets"}),
+     {"f", "g", "t", "flip", "preset", "presets"}),
     (widgets.conv_arithmetic_explorer, "conv_arithmetic.js",
      ("cnnlib-conv-arithmetic", "cnnlib-conv-arithmetic-output"),
-     {"M", "K", "padding", "stride", "dilation", "position"}),
+     {"M", "K", "total_padding", "stride", "dilation", "position"}),
 ]
 
 

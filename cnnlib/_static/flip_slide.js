@@ -1,6 +1,8 @@
-// Flip-and-slide explorer for the discrete convolution (f * g)(t) = sum_tau f(t - tau) g(tau), Eq. (6.1).
-// Everything is computed here, in the browser, from the synced traits f, g, t, preset and presets,
-// so the explorer keeps working in the static book without a kernel. No imports, no CDN; el() and frame() come from widget_kit.js.
+// Flip-and-slide explorer for the discrete convolution (f * g)(t) = sum_tau f(t - tau) g(tau), Eq. (6.1),
+// and, with the "no flip" box ticked, the cross-correlation (f ⋆ g)(l) = sum_tau f(tau - l) g(tau).
+// Everything is computed here, in the browser, from the synced traits f, g, t, flip, preset and
+// presets, so the explorer keeps working in the static book without a kernel. No imports, no CDN;
+// el() and frame() come from widget_kit.js.
 
 const COLORS = { g: "#1f77b4", f: "#d62728", prod: "#9467bd", out: "#2ca02c", hi: "#ff7f0e" };
 
@@ -11,11 +13,22 @@ export function convolve(f, g) {
   return out;
 }
 
-// The terms of the sum at shift t: one entry per tau with both factors possibly non-zero.
-export function terms(f, g, t) {
+// Full cross-correlation, f slid WITHOUT flipping: out[t] = sum_tau f(tau - l) g(tau) at the lag
+// l = t - (m - 1), t = 0 .. m + n - 2 (numpy.correlate(g, f, "full")).
+export function correlate(f, g) {
+  return convolve([...f].reverse(), g);
+}
+
+// Index into f met by g(tau) at output index t: t - tau with the flip, tau - (t - (m - 1)) without.
+function fIndex(m, t, tau, flip) {
+  return flip ? t - tau : tau - t + m - 1;
+}
+
+// The terms of the sum at output index t: one entry per tau with both factors possibly non-zero.
+export function terms(f, g, t, flip = true) {
   const rows = [];
   for (let tau = 0; tau < g.length; tau++) {
-    const k = t - tau;
+    const k = fIndex(f.length, t, tau, flip);
     if (k >= 0 && k < f.length) rows.push({ tau, f: f[k], g: g[tau], prod: f[k] * g[tau] });
   }
   return rows;
@@ -32,13 +45,23 @@ function paren(x) {
   return s.startsWith("-") ? `(${s})` : s;
 }
 
-// One lollipop panel: values[i] drawn at position xs[i] on a shared tau axis.
+// One lollipop panel: values[i] drawn at position xs[i] on a shared tau axis, with a y scale
+// (ticks at -yMax, 0 and yMax) on the left.
 function panel(svg, y0, h, label, xs, values, color, opts) {
   const { x, lo, hi, width, yMax, highlight } = opts;
   el("rect", { x: 0, y: y0, width, height: h, fill: "#fafafa", stroke: "#e0e0e0" }, svg);
   const mid = y0 + h / 2;
   const scale = (h / 2 - 10) / yMax;
   el("line", { x1: x(lo) - 8, x2: x(hi) + 8, y1: mid, y2: mid, stroke: "#999" }, svg);
+  const axisX = x(lo) - 12;
+  el("line", { x1: axisX, x2: axisX, y1: mid - yMax * scale, y2: mid + yMax * scale, stroke: "#999" }, svg);
+  for (const v of [yMax, 0, -yMax]) {
+    const y = mid - v * scale;
+    el("line", { x1: axisX - 3, x2: axisX, y1: y, y2: y, stroke: "#999" }, svg);
+    const tick = el("text", { x: axisX - 5, y: y + 3, "font-size": 9, "text-anchor": "end", fill: "#555",
+      class: "cnnlib-flip-slide-ytick" }, svg);
+    tick.textContent = fmt(v);
+  }
   const text = el("text", { x: 6, y: y0 + 14, "font-size": 12, fill: color, "font-family": "sans-serif" }, svg);
   text.textContent = label;
   xs.forEach((pos, i) => {
@@ -63,7 +86,9 @@ function render({ model, el: root }) {
   controls.appendChild(presetLabel);
 
   const sliderLabel = document.createElement("label");
-  sliderLabel.textContent = "t = ";
+  const tName = document.createElement("span");
+  tName.textContent = "t = ";
+  sliderLabel.appendChild(tName);
   const slider = document.createElement("input");
   slider.type = "range";
   slider.step = "1";
@@ -73,6 +98,13 @@ function render({ model, el: root }) {
   sliderLabel.appendChild(slider);
   controls.appendChild(sliderLabel);
 
+  const flipLabel = document.createElement("label");
+  const noFlip = document.createElement("input");
+  noFlip.type = "checkbox";
+  noFlip.className = "cnnlib-flip-slide-noflip";
+  flipLabel.appendChild(noFlip);
+  flipLabel.appendChild(document.createTextNode(" no flip (cross-correlation)"));
+  controls.appendChild(flipLabel);
 
   function fillPresets() {
     const presets = model.get("presets") || {};
@@ -97,24 +129,30 @@ function render({ model, el: root }) {
   function draw() {
     const f = model.get("f");
     const g = model.get("g");
+    const flip = model.get("flip") !== false;
     const m = f.length, n = g.length;
-    const out = convolve(f, g);
+    const out = flip ? convolve(f, g) : correlate(f, g);
     const tMax = out.length - 1;
     const t = Math.max(0, Math.min(tMax, model.get("t")));
+    // Without the flip the slider is the lag l = t - (m - 1), from -(m - 1) to n - 1.
+    const shift = flip ? t : t - (m - 1);
+    const name = flip ? "t" : "ℓ";
     slider.min = "0";
     slider.max = String(tMax);
     slider.value = String(t);
-    tText.textContent = `${t} `;
+    tName.textContent = `${name} = `;
+    tText.textContent = `${shift} `;
+    noFlip.checked = !flip;
 
-    // Shared tau axis, wide enough for the flipped f at every shift.
+    // Shared tau axis, wide enough for f at every shift (and for the outputs).
     const lo = -(m - 1), hi = m + n - 2;
-    const width = 700, left = 40, right = 20;
+    const width = 700, left = 56, right = 20;
     const x = (pos) => left + ((pos - lo) / Math.max(1, hi - lo)) * (width - left - right);
     const yMaxIn = Math.max(1e-12, ...f.map(Math.abs), ...g.map(Math.abs));
-    const rows = terms(f, g, t);
+    const rows = terms(f, g, t, flip);
     const prodAll = [];
     for (let tau = lo; tau <= hi; tau++) {
-      const k = t - tau;
+      const k = fIndex(m, t, tau, flip);
       const fv = k >= 0 && k < m ? f[k] : 0;
       const gv = tau >= 0 && tau < n ? g[tau] : 0;
       prodAll.push(fv * gv);
@@ -126,16 +164,19 @@ function render({ model, el: root }) {
 
     svg.replaceChildren();
     svg.setAttribute("viewBox", `0 0 ${width} ${4 * h + 3 * gap + 18}`);
-    const fShifted = taus.map((tau) => (t - tau >= 0 && t - tau < m ? f[t - tau] : 0));
+    const fShifted = taus.map((tau) => { const k = fIndex(m, t, tau, flip); return k >= 0 && k < m ? f[k] : 0; });
     const gPadded = taus.map((tau) => (tau >= 0 && tau < n ? g[tau] : 0));
-    const inWindow = (pos) => pos <= t && pos > t - m;
+    const inWindow = (pos) => pos <= t && pos > t - m;  // where f sits, flipped or not
+    const outAt = out.map((_, i) => (flip ? i : i - (m - 1)));
     panel(svg, 0, h, "g(τ)", taus, gPadded, COLORS.g, { x, lo, hi, width, yMax: yMaxIn });
-    panel(svg, h + gap, h, `f(${t} − τ): f flipped, shifted to t = ${t}`, taus, fShifted, COLORS.f,
+    panel(svg, h + gap, h, flip ? `f(${t} − τ): f flipped, shifted to t = ${t}` :
+      `f(τ − ${paren(shift)}): f not flipped, shifted by ℓ = ${shift}`, taus, fShifted, COLORS.f,
       { x, lo, hi, width, yMax: yMaxIn, highlight: null });
-    panel(svg, 2 * (h + gap), h, "product f(t − τ) g(τ)", taus, prodAll, COLORS.prod,
+    panel(svg, 2 * (h + gap), h, flip ? "product f(t − τ) g(τ)" : "product f(τ − ℓ) g(τ)", taus, prodAll, COLORS.prod,
       { x, lo, hi, width, yMax: yMaxProd, highlight: inWindow });
-    panel(svg, 3 * (h + gap), h, "(f * g)(t); orange: the current t", out.map((_, i) => i), out, COLORS.out,
-      { x, lo, hi, width, yMax: yMaxOut, highlight: (pos) => pos === t });
+    panel(svg, 3 * (h + gap), h, flip ? "(f * g)(t); orange: the current t" :
+      "cross-correlation (f ⋆ g)(ℓ); orange: the current ℓ", outAt, out, COLORS.out,
+      { x, lo, hi, width, yMax: yMaxOut, highlight: (pos) => pos === shift });
     // tau tick labels
     for (const tau of taus) {
       const lab = el("text", { x: x(tau), y: 4 * h + 3 * gap + 14, "font-size": 10, "text-anchor": "middle", fill: "#555" }, svg);
@@ -143,7 +184,9 @@ function render({ model, el: root }) {
     }
     const sum = rows.reduce((s, r) => s + r.prod, 0);
     const shown = rows.filter((r) => r.prod !== 0).map((r) => `${paren(r.f)}·${paren(r.g)}`);
-    formula.textContent = `(f * g)(${t}) = Σ f(${t} − τ) g(τ) = ${shown.length ? shown.join(" + ") : "0"} = `;
+    const sumText = shown.length ? shown.join(" + ") : "0";
+    formula.textContent = flip ? `(f * g)(${t}) = Σ f(${t} − τ) g(τ) = ${sumText} = ` :
+      `(f ⋆ g)(${shift}) = Σ f(τ − ${paren(shift)}) g(τ) = ${sumText} = `;
     value.textContent = fmt(sum);
   }
 
@@ -152,6 +195,11 @@ function render({ model, el: root }) {
     draw();
   }
 
+  noFlip.addEventListener("change", () => {
+    model.set("flip", !noFlip.checked);
+    model.save_changes();
+    draw();
+  });
   slider.addEventListener("input", () => {
     model.set("t", Number(slider.value));
     model.save_changes();
@@ -167,10 +215,11 @@ function render({ model, el: root }) {
     model.save_changes();
     update();
   });
-  for (const name of ["f", "g", "t", "preset", "presets"]) model.on(`change:${name}`, update);
+  const names = ["f", "g", "t", "flip", "preset", "presets"];
+  for (const name of names) model.on(`change:${name}`, update);
   update();
   return () => {
-    for (const name of ["f", "g", "t", "preset", "presets"]) model.off(`change:${name}`, update);
+    for (const name of names) model.off(`change:${name}`, update);
   };
 }
 

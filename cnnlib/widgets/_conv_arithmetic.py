@@ -15,11 +15,16 @@ from .. import shapes
 from .._validation import nonnegative_int, pair
 from ._esm import esm_source
 
-__all__ = ["ConvArithmeticExplorer", "conv_arithmetic_explorer", "conv_arithmetic_figure", "LIMITS"]
+__all__ = ["ConvArithmeticExplorer", "conv_arithmetic_explorer", "conv_arithmetic_figure", "unread_indices", "LIMITS"]
 
 
 #: Range of each setting, ``name -> (smallest, largest)``; the sliders of the explorer span them.
-LIMITS = {"M": (1, 16), "K": (1, 7), "padding": (0, 4), "stride": (1, 5), "dilation": (1, 4)}
+#: ``total_padding`` is the chapter's total padding (zeros before plus after), as on the page.
+LIMITS = {"M": (1, 16), "K": (1, 7), "total_padding": (0, 8), "stride": (1, 5), "dilation": (1, 4)}
+
+
+#: Fill of the input rows and columns that no output reads (the explorer's pink).
+_UNREAD = "#f6c9d4"
 
 
 def _setting(value, name):
@@ -34,17 +39,21 @@ def _setting(value, name):
 class ConvArithmeticExplorer(anywidget.AnyWidget):
     """Interactive picture of a convolution's geometry: padded input, dilated kernel, output, Eq. (6.17).
 
-    Sliders set the input size (rows and columns), the kernel size, the padding (per side,
-    as PyTorch counts it), the stride and the dilation; another slider, a play button or a
-    click on an output pixel chooses the output pixel whose kernel taps are drawn on the
-    padded input. The root element has the CSS class ``cnnlib-conv-arithmetic``; the output
-    size (or an error message when the dilated kernel does not fit) is written to
+    Sliders set, for the rows (h) and the columns (v) separately, the input size, the kernel
+    size, the chapter's **total** padding (odd totals included: the extra zero row goes below,
+    the extra column to the right, as PyTorch's ``padding="same"`` does), the stride and the
+    dilation; another slider, a play button or a click on an output pixel chooses the output
+    pixel whose kernel taps are drawn on the padded input. Input rows and columns that no
+    output reads are shaded and listed. The root element has the CSS class
+    ``cnnlib-conv-arithmetic``; the output size and the unread rows and columns (or an error
+    message when the dilated kernel does not fit) are written to
     ``.cnnlib-conv-arithmetic-output``.
 
     Attributes
     ----------
-    M, K, padding, stride, dilation : list of two ints
-        Settings ``[rows, columns]`` within :data:`LIMITS`. ``padding`` is per side.
+    M, K, total_padding, stride, dilation : list of two ints
+        Settings ``[rows, columns]`` within :data:`LIMITS`. ``total_padding`` is the chapter's
+        ``(p_h, p_v)``: all the zero rows (columns) added.
     position : int
         Output pixel shown, row-major (``i * M'_v + k``); the browser clamps it to the output.
     """
@@ -52,12 +61,12 @@ class ConvArithmeticExplorer(anywidget.AnyWidget):
     _esm = traitlets.Unicode(esm_source("conv_arithmetic.js")).tag(sync=True)
     M = traitlets.List(traitlets.Int(), default_value=[7, 7]).tag(sync=True)
     K = traitlets.List(traitlets.Int(), default_value=[3, 3]).tag(sync=True)
-    padding = traitlets.List(traitlets.Int(), default_value=[0, 0]).tag(sync=True)
+    total_padding = traitlets.List(traitlets.Int(), default_value=[0, 0]).tag(sync=True)
     stride = traitlets.List(traitlets.Int(), default_value=[1, 1]).tag(sync=True)
     dilation = traitlets.List(traitlets.Int(), default_value=[1, 1]).tag(sync=True)
     position = traitlets.Int(0).tag(sync=True)
 
-    @traitlets.validate("M", "K", "padding", "stride", "dilation")
+    @traitlets.validate("M", "K", "total_padding", "stride", "dilation")
     def _valid_setting(self, proposal):
         return _setting(proposal["value"], proposal["trait"].name)
 
@@ -71,8 +80,20 @@ class ConvArithmeticExplorer(anywidget.AnyWidget):
         Raises ``ValueError`` when the dilated kernel is larger than the padded input (the
         explorer then shows an error message instead of the output).
         """
-        return shapes.output_size(tuple(self.M), tuple(self.K), tuple(self.padding), tuple(self.stride),
-                                  tuple(self.dilation))
+        return shapes.output_size(tuple(self.M), tuple(self.K), stride=tuple(self.stride),
+                                  dilation=tuple(self.dilation), total_padding=tuple(self.total_padding))
+
+    def unread(self) -> tuple:
+        """Input rows and columns (counted from 0) that no output pixel reads: ``(rows, columns)``.
+
+        A stride larger than the dilated kernel jumps over some rows, and a last step that
+        does not fit leaves the bottom rows unread (Figure 6.7: stride ``(5, 4)`` on 10 x 10).
+        The browser shades the same rows and columns.
+
+        >>> conv_arithmetic_explorer(10, 3, stride=(5, 4)).unread()
+        ([3, 4, 8, 9], [3, 7, 8, 9])
+        """
+        return unread_indices(self.M, self.K, self.total_padding, self.stride, self.dilation)
 
     def output_pixel(self) -> tuple:
         """The output pixel ``(i, k)`` drawn, ``position`` clamped to the output as the browser does."""
@@ -81,7 +102,37 @@ class ConvArithmeticExplorer(anywidget.AnyWidget):
         return divmod(current, cols)
 
 
-def conv_arithmetic_explorer(M=7, K=3, padding=0, stride=1, dilation=1, position: int = 0) -> ConvArithmeticExplorer:
+def unread_indices(M, K, total_padding=0, stride=1, dilation=1) -> tuple:
+    """Input rows and columns (from 0) that no output of the convolution reads: ``(rows, columns)``.
+
+    Parameters
+    ----------
+    M, K, total_padding, stride, dilation : int or (int, int)
+        As in :func:`cnnlib.shapes.output_size`, with the chapter's total padding; an odd
+        total puts the extra zero after (below, to the right).
+
+    Returns
+    -------
+    (list of int, list of int)
+
+    Examples
+    --------
+    >>> unread_indices(10, 3, stride=(5, 4))          # Figure 6.7
+    ([3, 4, 8, 9], [3, 7, 8, 9])
+    >>> unread_indices(7, 3, total_padding=2, stride=2)
+    ([], [])
+    """
+    out = shapes.output_size(pair(M, "M"), K, stride=stride, dilation=dilation, total_padding=total_padding)
+    result = []
+    for M_, K_, p_, s_, d_, n in zip(pair(M, "M"), pair(K, "K"), pair(total_padding, "total_padding", minimum=0),
+                                     pair(stride, "stride"), pair(dilation, "dilation"), out):
+        read = {o * s_ + a * d_ - p_ // 2 for o in range(n) for a in range(K_)}  # padded index minus the zeros before
+        result.append([i for i in range(M_) if i not in read])
+    return tuple(result)
+
+
+def conv_arithmetic_explorer(M=7, K=3, padding=None, stride=1, dilation=1, position: int = 0, *,
+                             total_padding=None) -> ConvArithmeticExplorer:
     """Build the convolution-arithmetic explorer.
 
     Parameters
@@ -90,15 +141,19 @@ def conv_arithmetic_explorer(M=7, K=3, padding=0, stride=1, dilation=1, position
         Input size (rows, columns), 1 to 16.
     K : int or (int, int), default 3
         Kernel size, 1 to 7.
-    padding : int or (int, int), default 0
+    padding : int or (int, int), optional
         Zero rows/columns added on **each** side (PyTorch's ``padding``), 0 to 4; the
-        chapter's total padding is twice this.
+        explorer shows it as the chapter's total padding, twice this.
     stride : int or (int, int), default 1
         1 to 5.
     dilation : int or (int, int), default 1
         1 to 4.
     position : int, default 0
         Output pixel shown first, row-major.
+    total_padding : int or (int, int), optional, keyword only
+        The chapter's total padding ``(p_h, p_v)``, 0 to 8, odd totals included (the extra
+        zero goes below / to the right). Give ``padding`` or ``total_padding``, not both;
+        default no padding.
 
     Returns
     -------
@@ -106,18 +161,26 @@ def conv_arithmetic_explorer(M=7, K=3, padding=0, stride=1, dilation=1, position
 
     Notes
     -----
-    The explorer prints Eq. (6.17) with the numbers filled in:
-    ``M' = floor((M + 2 p - d (K - 1) - 1) / s) + 1`` per axis.
+    The explorer prints Eq. (6.17) with the numbers filled in, in the chapter's convention:
+    ``M' = floor((M + p - d (K - 1) - 1) / s) + 1`` per axis, ``p`` the total padding.
 
     Examples
     --------
     >>> conv_arithmetic_explorer((6, 7), 3).output_size()
     (4, 5)
+    >>> conv_arithmetic_explorer((6, 7), 3, total_padding=2).output_size()   # Figure 6.6
+    (6, 7)
     >>> conv_arithmetic_explorer((6, 7), 3, dilation=2).output_size()
     (2, 3)
     """
+    if padding is not None and total_padding is not None:
+        raise ValueError(f"give padding (per side, PyTorch) or total_padding (the chapter's p), not both; got "
+                         f"padding={padding!r} and total_padding={total_padding!r}")
+    if padding is not None:
+        total_padding = [2 * p for p in pair(padding, "padding", minimum=0)]
     values = {name: _setting(value, name) for name, value in
-              dict(M=M, K=K, padding=padding, stride=stride, dilation=dilation).items()}
+              dict(M=M, K=K, total_padding=0 if total_padding is None else total_padding, stride=stride,
+                   dilation=dilation).items()}
     return ConvArithmeticExplorer(**values, position=nonnegative_int(position, "position"))
 
 
@@ -139,7 +202,8 @@ def conv_arithmetic_figure(M, K, padding=0, stride=1, dilation=1, positions=None
     Returns
     -------
     matplotlib.figure.Figure
-        One axes per position: the padded input (zero padding grey) with the dilated kernel's
+        One axes per position: the padded input (zero padding grey, input rows and columns
+        that no output reads pink, see :func:`unread_indices`) with the dilated kernel's
         taps in red and its span dashed, and to its right the output with pixel (i, k) in
         green; the title gives the output size from Eq. (6.17).
 
@@ -165,6 +229,7 @@ def conv_arithmetic_figure(M, K, padding=0, stride=1, dilation=1, positions=None
         top, left = p_h // 2, p_v // 2
         bottom, right = p_h - top, p_v - left
     rows_in, cols_in = M_h + top + bottom, M_v + left + right
+    unread_rows, unread_cols = unread_indices((M_h, M_v), (K_h, K_v), (top + bottom, left + right), (s_h, s_v), (d_h, d_v))
     if positions is None:
         positions = [(0, 0), (out[0] - 1, out[1] - 1)] if out != (1, 1) else [(0, 0)]
     try:
@@ -184,7 +249,9 @@ def conv_arithmetic_figure(M, K, padding=0, stride=1, dilation=1, positions=None
         for r in range(rows_in):
             for c in range(cols_in):
                 inside = top <= r < top + M_h and left <= c < left + M_v
-                ax.add_patch(Rectangle((c, r), 1, 1, facecolor="white" if inside else "0.88", edgecolor="0.55", lw=0.5))
+                never = r - top in unread_rows or c - left in unread_cols
+                color = "0.88" if not inside else _UNREAD if never else "white"
+                ax.add_patch(Rectangle((c, r), 1, 1, facecolor=color, edgecolor="0.55", lw=0.5))
         ax.add_patch(Rectangle((k * s_v, i * s_h), span_v, span_h, fill=False, edgecolor="C1", lw=2, ls="--"))
         for a in range(K_h):
             for b in range(K_v):
@@ -200,7 +267,8 @@ def conv_arithmetic_figure(M, K, padding=0, stride=1, dilation=1, positions=None
         ax.set_aspect("equal")
         ax.axis("off")
         ax.set_title(f"output pixel ({i}, {k}) of {out[0]} × {out[1]}")
+    never = "; pink: input rows/columns no output reads" if unread_rows or unread_cols else ""
     fig.suptitle(f"input {M_h} × {M_v}, padding ({top}+{bottom}, {left}+{right}), kernel {K_h} × {K_v}, "
-                 f"stride ({s_h}, {s_v}), dilation ({d_h}, {d_v}) → output {out[0]} × {out[1]}", fontsize=10)
+                 f"stride ({s_h}, {s_v}), dilation ({d_h}, {d_v}) → output {out[0]} × {out[1]}{never}", fontsize=10)
     fig.tight_layout()
     return fig

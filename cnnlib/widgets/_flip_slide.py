@@ -42,17 +42,24 @@ def _sequence(value, name):
 class FlipSlideExplorer(anywidget.AnyWidget):
     r"""Interactive picture of :math:`(f * g)(t) = \sum_\tau f(t - \tau)\, g(\tau)`, Eq. (6.1).
 
-    Four aligned strips over :math:`\tau`: ``g``, the flipped and shifted ``f(t - tau)``, their
-    product, and the whole output ``f * g`` with the current ``t`` highlighted; a slider moves
-    ``t`` and a menu picks one of :data:`PRESETS`. The root element has the CSS class
-    ``cnnlib-flip-slide`` and the value of ``(f * g)(t)`` is written to ``.cnnlib-flip-slide-value``.
+    Four aligned strips over :math:`\tau`, each with a y scale: ``g``, the flipped and shifted
+    ``f(t - tau)``, their product, and the whole output ``f * g`` with the current ``t``
+    highlighted; a slider moves ``t`` and a menu picks one of :data:`PRESETS`. A "no flip
+    (cross-correlation)" box slides ``f`` without flipping it, :math:`(f \star g)(\ell) =
+    \sum_\tau f(\tau - \ell)\, g(\tau)` at the lag :math:`\ell = t - (m - 1)`, which is what
+    ``numpy.correlate(g, f, "full")`` returns and what deep-learning layers compute. The root
+    element has the CSS class ``cnnlib-flip-slide`` and the value of ``(f * g)(t)`` (or of
+    the cross-correlation) is written to ``.cnnlib-flip-slide-value``.
 
     Attributes
     ----------
     f, g : list of float, lengths m and n (1 to 40)
         The sequences, indexed from 0.
     t : int
-        The shift, ``0 <= t <= m + n - 2``.
+        The shift, ``0 <= t <= m + n - 2`` (the output index; the lag ``t - (m - 1)`` when
+        ``flip`` is False).
+    flip : bool
+        True (default): the convolution (6.1); False: the cross-correlation.
     preset : str
         Name of the preset pair shown in the menu (``"custom"`` for user sequences).
     presets : dict
@@ -63,6 +70,7 @@ class FlipSlideExplorer(anywidget.AnyWidget):
     f = traitlets.List(traitlets.Float(), default_value=PRESETS["box * box = triangle"]["f"]).tag(sync=True)
     g = traitlets.List(traitlets.Float(), default_value=PRESETS["box * box = triangle"]["g"]).tag(sync=True)
     t = traitlets.Int(3).tag(sync=True)
+    flip = traitlets.Bool(True).tag(sync=True)
     preset = traitlets.Unicode("box * box = triangle").tag(sync=True)
     presets = traitlets.Dict(default_value=PRESETS).tag(sync=True)
 
@@ -79,15 +87,17 @@ class FlipSlideExplorer(anywidget.AnyWidget):
         return t
 
     def output(self) -> np.ndarray:
-        """The full convolution ``f * g`` (what the bottom strip shows), shape ``(m + n - 1,)``."""
-        return np.convolve(self.f, self.g)
+        """What the bottom strip shows, shape ``(m + n - 1,)``: the full convolution ``f * g``,
+        or without the flip the cross-correlation ``numpy.correlate(g, f, "full")``."""
+        return np.convolve(self.f, self.g) if self.flip else np.correlate(self.g, self.f, "full")
 
     def value(self) -> float:
-        """``(f * g)(t)`` at the current shift (what ``.cnnlib-flip-slide-value`` shows)."""
+        """The output at the current shift (what ``.cnnlib-flip-slide-value`` shows)."""
         return float(self.output()[self.t])
 
 
-def flip_slide_explorer(f=None, g=None, t: int | None = None, preset: str | None = None) -> FlipSlideExplorer:
+def flip_slide_explorer(f=None, g=None, t: int | None = None, preset: str | None = None, *,
+                        flip: bool = True) -> FlipSlideExplorer:
     """Build the flip-and-slide explorer for ``f * g``, Eq. (6.1).
 
     Parameters
@@ -99,6 +109,9 @@ def flip_slide_explorer(f=None, g=None, t: int | None = None, preset: str | None
     preset : str, optional
         A key of :data:`PRESETS`; default ``"box * box = triangle"``. Ignored when ``f`` and
         ``g`` are given.
+    flip : bool, default True, keyword only
+        Start with the convolution (True) or with the cross-correlation (False, the "no flip"
+        box ticked).
 
     Returns
     -------
@@ -116,7 +129,11 @@ def flip_slide_explorer(f=None, g=None, t: int | None = None, preset: str | None
     2.0
     >>> flip_slide_explorer(preset="two dice: pmf * pmf (index 0 = face 1)").output().size
     11
+    >>> flip_slide_explorer([1, 2, 3], [1, 0, -1], t=2, flip=False).value()   # lag 0: 1·1 + 2·0 + 3·(-1)
+    -2.0
     """
+    if not isinstance(flip, (bool, np.bool_)):
+        raise TypeError(f"flip must be True or False, got {flip!r}")
     if (f is None) != (g is None):
         raise ValueError("give both f and g, or neither (to use a preset)")
     if f is None:
@@ -132,7 +149,7 @@ def flip_slide_explorer(f=None, g=None, t: int | None = None, preset: str | None
         t = (len(f) + len(g) - 2) // 2
     widget = FlipSlideExplorer()
     with widget.hold_trait_notifications():
-        widget.f, widget.g, widget.preset = f, g, preset
+        widget.f, widget.g, widget.preset, widget.flip = f, g, preset, bool(flip)
     widget.t = t
     return widget
 
@@ -197,7 +214,9 @@ def flip_slide_figure(f, g, ts):
             top.set_ylabel("g and flipped f")
             mid.set_ylabel("product")
             bottom.set_ylabel("(f * g)(t)")
-            top.legend(loc="upper left", fontsize=8)
+    # One legend for the figure, above the axes, so that it covers no marker.
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=2, fontsize=9, frameon=False)
     axes[0, 0].set_xlim(taus[0] - 0.7, taus[-1] + 0.7)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig

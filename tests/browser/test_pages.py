@@ -84,3 +84,39 @@ def test_notebook_figures_are_in_the_book(html_dir):
         if images < max(with_meta, 1 if plots else 0):
             problems.append(f"{rel}: its notebook plots in {plots} cells, the page shows {images} output images")
     assert not problems, "\n".join(problems)
+
+
+# Controls beyond the first slider (issue 12): page -> (root class, control selector, new value or None
+# to click, value class, text the value must then contain).
+EXPLORER_CONTROLS = {
+    "flip-slide no-flip box": ("chapters/6-2-convolution/index.html", "cnnlib-flip-slide",
+                               "input.cnnlib-flip-slide-noflip", None, "cnnlib-flip-slide-value", None),
+    "conv-arithmetic stride s_h": ("chapters/6-3-conv-layer/2-padding-stride-dilation.html", "cnnlib-conv-arithmetic",
+                                   "input.cnnlib-conv-arithmetic-stride-h", "4", "cnnlib-conv-arithmetic-output",
+                                   "input never read"),
+}
+
+
+@pytest.mark.parametrize("name", EXPLORER_CONTROLS)
+def test_explorer_controls_without_a_kernel(html_dir, fresh_page, name):
+    """The no-flip box of the flip-and-slide explorer changes the value shown; in the conv-arithmetic
+    explorer (6 x 7 input, 3 x 3 kernel, total padding 2) a row stride of 4 leaves input rows unread."""
+    rel, root, control, new_value, value, expected = EXPLORER_CONTROLS[name]
+    assert (html_dir / rel).exists(), f"{rel} is not in the build"
+    page, _ = fresh_page(rel)
+    explorer = page.locator(f".{root}").first
+    explorer.wait_for(state="attached", timeout=15_000)
+    explorer.scroll_into_view_if_needed()
+    shown = explorer.locator(f".{value}").first
+    before = shown.text_content()
+    widget = explorer.locator(control).first
+    assert widget.count() == 1, f"{rel}: no {control} in .{root}"
+    if new_value is None:
+        widget.click()
+    else:
+        widget.evaluate("""(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }""",
+                        new_value)
+    page.wait_for_function("([el, before]) => el.textContent !== before", arg=[shown.element_handle(), before],
+                           timeout=5_000)
+    if expected is not None:
+        assert expected in shown.text_content(), f"{rel}: {shown.text_content()!r} lacks {expected!r}"
