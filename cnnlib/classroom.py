@@ -386,7 +386,9 @@ def derive_stub(code: str, label: str) -> Stub:
                 continue
             text = ast.unparse(call.args[0])
             if text not in literal_names:
-                literal_names[text] = "answer" if not literal_names else f"answer_{len(literal_names) + 1}"
+                taken = set(defined) | set(literal_names.values()) | inner_bound
+                literal_names[text] = next(n for n in ("answer", *(f"answer_{k}" for k in range(2, 1000)))
+                                           if n not in taken)
             call.args[0] = ast.Name(literal_names[text], ast.Load())
     # dedupe again: two calls may now read the same
     unique, seen = [], set()

@@ -163,6 +163,13 @@ assert feedback
     assert "exercises.check_output_shape(answer, expected)" in stub.source
 
 
+def test_stub_answer_names_do_not_collide():
+    stub = classroom.derive_stub("answer = f(2)\nassert exercises.check_output_shape(answer, (3,))\n"
+                                 "assert exercises.check_output_shape((4,), g(2))\n", "ex-n")
+    assert stub.answers == ["answer", "answer_2"]
+    assert "check_output_shape(answer_2, g(2))" in stub.source and "(4,)" not in stub.source
+
+
 def test_stub_of_a_loop_and_of_a_function():
     solution = '''
 def my_pool(x, k, kind):
