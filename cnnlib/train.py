@@ -188,6 +188,8 @@ class History:
         Number of training images per epoch.
     device : str
         Where the model was trained.
+    step : str
+        ``"eager"`` (the step written out in Python) or ``"CUDA graph"`` (captured and replayed).
 
     Examples
     --------
@@ -204,6 +206,7 @@ class History:
     lr: list = field(default_factory=list)
     n_train: int = 0
     device: str = "cpu"
+    step: str = "eager"
 
     @property
     def epochs(self) -> int:
@@ -304,12 +307,16 @@ def _check_positive_float(value, name: str) -> float:
     return float(value)
 
 
-def _make_optimizer(optimizer, params, lr, weight_decay):
+def _make_optimizer(optimizer, params, lr, weight_decay, *, graph_device=None):
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
     if not isinstance(optimizer, str):
         raise TypeError(f"optimizer must be one of {OPTIMIZERS} or a torch.optim.Optimizer, got {type(optimizer).__name__}")
     check_choice(optimizer, "optimizer", OPTIMIZERS)
+    if graph_device is not None:  # a CUDA graph: the rate is a tensor on the GPU, changed in place
+        lr_tensor = torch.tensor(float(lr), device=graph_device)
+        cls = torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW
+        return cls(params, lr=lr_tensor, weight_decay=weight_decay, capturable=True, foreach=True)
     if optimizer == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if optimizer == "adamw":
@@ -317,11 +324,116 @@ def _make_optimizer(optimizer, params, lr, weight_decay):
     return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
 
 
+# --------------------------------------------------------------------------- the CUDA-graph step
+def _use_cuda_graph(requested, device, on_device, optimizer, amp_dtype, n, batch_size):
+    """Whether ``fit`` can capture its step as a CUDA graph, and if not, why."""
+    reasons = []
+    if device.type != "cuda":
+        reasons.append(f"the device is {device.type}, not cuda")
+    if not on_device:
+        reasons.append("the training data do not fit in GPU memory")
+    if not (isinstance(optimizer, str) and optimizer in ("adam", "adamw")):
+        reasons.append("only the 'adam' and 'adamw' optimizers are captured")
+    if amp_dtype == torch.float16:
+        reasons.append("float16 needs a gradient scaler (this GPU has no bfloat16)")
+    if n < batch_size:
+        reasons.append(f"there are fewer examples ({n}) than one mini-batch ({batch_size})")
+    if requested is True and reasons:
+        raise ValueError("cuda_graph=True is not possible here: " + "; ".join(reasons))
+    return (requested is not False) and not reasons
+
+
+def _onecycle_rates(lr: float, total_steps: int) -> list:
+    """The learning rate of every step under ``OneCycleLR`` (the same shape as the eager path)."""
+    dummy = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([dummy], lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps, pct_start=0.3,
+                                                cycle_momentum=False)
+    rates = []
+    for _ in range(total_steps):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if len(rates) < total_steps:
+            sched.step()
+    return rates
+
+
+class _CudaGraphStep:
+    """One training step, captured once as a CUDA graph and then replayed.
+
+    A LeNet-sized step on a GPU is a few dozen small kernels, each finished in microseconds:
+    the time goes to launching them from Python, not to computing. Recorded once in a CUDA
+    graph, the whole step (gather the mini-batch, forward, loss, backward, optimiser step,
+    running totals) is launched by a single call, ``graph.replay()``. A graph replays the same
+    kernels on the same memory, so everything that changes between steps lives in tensors on
+    the GPU that the graph reads: the shuffled order of the epoch (``perm``), the position in it
+    (``offset``), the learning rate and the step counter.
+    """
+
+    WARMUP = 3  # eager steps before the capture: they create the optimiser state and let cuDNN choose
+
+    def __init__(self, model, X, y, batch_size, opt, loss_fn, amp_dtype, channels_last, rates):
+        dev = X.device
+        self.model, self.X, self.y, self.opt, self.loss_fn = model, X, y, opt, loss_fn
+        self.amp_dtype, self.channels_last, self.batch_size = amp_dtype, channels_last, batch_size
+        self.perm = torch.zeros(len(X), dtype=torch.long, device=dev)        # the epoch's order
+        self.rows = torch.arange(batch_size, device=dev)                       # 0 .. B-1
+        self.offset = torch.zeros((), dtype=torch.long, device=dev)          # where the batch starts
+        self.rates = None if rates is None else torch.tensor(rates, dtype=torch.float32, device=dev)
+        self.step_index = torch.zeros(1, dtype=torch.long, device=dev)
+        self.loss_sum = torch.zeros((), device=dev)
+        self.correct = torch.zeros((), dtype=torch.long, device=dev)
+        self.graph, self.warmup_left = None, self.WARMUP
+
+    def start_epoch(self, perm):
+        self.perm.copy_(perm)
+        self.offset.zero_()
+        self.loss_sum.zero_()
+        self.correct.zero_()
+
+    def _body(self):
+        idx = self.perm.index_select(0, self.rows + self.offset)  # this mini-batch's example numbers
+        xb, yb = self.X.index_select(0, idx), self.y.index_select(0, idx)
+        if self.channels_last:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cuda", dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None,
+                            cache_enabled=False):
+            logits = self.model(xb)
+            loss = self.loss_fn(logits, yb)
+        loss.backward()
+        if self.rates is not None:  # the one-cycle schedule: this step's rate, read on the GPU
+            rate = self.rates.index_select(0, self.step_index).squeeze(0)
+            for group in self.opt.param_groups:
+                group["lr"].copy_(rate)
+        self.opt.step()
+        self.offset += self.batch_size
+        self.step_index += 1
+        self.loss_sum += loss.detach().float() * self.batch_size
+        self.correct += (logits.detach().argmax(1) == yb).sum()
+
+    def step(self):
+        if self.graph is None and self.warmup_left > 0:  # a real step, run eagerly on a side stream
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                self.opt.zero_grad(set_to_none=True)
+                self._body()
+            torch.cuda.current_stream().wait_stream(side)
+            self.warmup_left -= 1
+            return
+        if self.graph is None:  # record the step once (recording runs nothing) ...
+            self.opt.zero_grad(set_to_none=True)  # the graph's backward then writes fresh gradients
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self._body()
+        self.graph.replay()  # ... and replay it: one launch for the whole step
+
+
 # --------------------------------------------------------------------------- training
 def fit(model: nn.Module, train_data, val_data=None, *, epochs: int = 5, batch_size: int = 128,
         lr: float = 1e-3, optimizer="adam", weight_decay: float = 0.0, schedule: str = "constant",
         device=None, seed: int = 0, progress: bool = True, amp: bool = True,
-        channels_last: bool | None = None) -> History:
+        channels_last: bool | None = None, cuda_graph: bool | None = None) -> History:
     """Train a classifier with mini-batch gradient descent on the cross-entropy loss.
 
     Parameters
@@ -360,6 +472,12 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs: int = 5, batch_s
         gradient scaler). Ignored on other devices.
     channels_last : bool, optional
         Use the channels-last memory layout; defaults to ``True`` on CUDA only.
+    cuda_graph : bool, optional
+        Capture the training step as a CUDA graph and replay it (see Notes). ``None`` (the
+        default) does so whenever it can: on CUDA, with the data on the GPU, the ``"adam"`` or
+        ``"adamw"`` optimizer, and bfloat16 or no mixed precision; elsewhere (CPU, MPS) the
+        ordinary step runs. ``False`` never captures; ``True`` raises ``ValueError`` (saying
+        why) where it cannot.
 
     Returns
     -------
@@ -372,6 +490,15 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs: int = 5, batch_s
     model is in training mode during the epoch (dropout on, batch normalization using the
     mini-batch statistics and updating its running statistics) and in evaluation mode for
     the validation pass.
+
+    **The CUDA-graph step.** On a GPU a small network's step is bound by the time Python takes
+    to launch its kernels, not by the GPU. With ``cuda_graph``, ``fit`` runs three ordinary
+    steps, records the fourth as a CUDA graph and replays that graph for every later step: the
+    data stay on the GPU and each mini-batch is gathered inside the graph, the learning rate
+    of the one-cycle schedule is read from a table on the GPU (its momentum is not cycled on
+    this path), and the loss and accuracy totals stay on the GPU until an epoch ends. A graph
+    replays fixed shapes, so the last, incomplete mini-batch of each epoch is left out (each
+    epoch's new shuffle puts other examples there). ``History.step`` says which step ran.
 
     Examples
     --------
@@ -399,60 +526,82 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs: int = 5, batch_s
         torch.backends.cudnn.benchmark = True
     model = _prepare(model, device, channels_last)
     X, y, on_device = _place(X, y, device)
+    if val is not None:
+        val = _place(*val, device)[:2]  # validation data also move to the GPU once, when they fit
     n = len(y)
-    # skip a last mini-batch of a single example (unless it is the only one)
-    steps = max(1, n // batch_size + (1 if n % batch_size > 1 else 0))
 
     params = [p for p in model.parameters() if p.requires_grad]
     if not params and not isinstance(optimizer, torch.optim.Optimizer):
         raise ValueError("model has no trainable parameters (all are frozen); unfreeze some before fit")
-    opt = _make_optimizer(optimizer, params, lr, weight_decay)
-    scheduler = None
-    if schedule == "onecycle":
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps, pct_start=0.3)
     amp_dtype = _amp_dtype(device) if amp else None
+    graphed = _use_cuda_graph(cuda_graph, device, on_device, optimizer, amp_dtype, n, batch_size)
+    if graphed:
+        steps = n // batch_size  # fixed shapes: the last incomplete mini-batch is left out
+    else:  # skip a last mini-batch of a single example (unless it is the only one)
+        steps = max(1, n // batch_size + (1 if n % batch_size > 1 else 0))
+    opt = _make_optimizer(optimizer, params, lr, weight_decay, graph_device=device if graphed else None)
+    scheduler = None
+    if schedule == "onecycle" and not graphed:
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps, pct_start=0.3)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
     loss_fn = nn.CrossEntropyLoss()
     perm_gen = torch.Generator(device="cpu").manual_seed(seed)
+    runner = None
+    if graphed:
+        rates = _onecycle_rates(lr, epochs * steps) if schedule == "onecycle" else None
+        runner = _CudaGraphStep(model, X, y, batch_size, opt, loss_fn, amp_dtype, channels_last, rates)
 
     if progress:
         from tqdm.auto import tqdm
-    history = History(n_train=min(n, steps * batch_size), device=str(device))
+    history = History(n_train=min(n, steps * batch_size), device=str(device),
+                      step="CUDA graph" if graphed else "eager")
     for epoch in range(epochs):
         model.train()
         perm = torch.randperm(n, generator=perm_gen)
         if on_device and X.device != perm.device:
             perm = perm.to(X.device)
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        seen = 0
         bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{epochs}", leave=True, unit="batch") if progress else None
         start = time.perf_counter()
-        for step in range(steps):
-            idx = perm[step * batch_size:(step + 1) * batch_size]
-            xb, yb = _batch(X, y, idx, device, channels_last)
-            autocast = (torch.autocast(device_type="cuda", dtype=amp_dtype) if amp_dtype is not None
-                        else contextlib.nullcontext())
-            with autocast:
-                logits = model(xb)
-                loss = loss_fn(logits, yb)
-            opt.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-            else:
-                loss.backward()
-                opt.step()
-            if scheduler is not None and not (epoch == epochs - 1 and step == steps - 1):
-                scheduler.step()  # (a step after the very last one would leave the cycle)
-            loss_sum += loss.detach().float() * len(yb)
-            correct += (logits.detach().argmax(1) == yb).sum()
-            seen += len(yb)
-            if bar is not None:
-                bar.update(1)
-                if step % 10 == 9 or step == steps - 1:  # syncing with a GPU costs: not every step
-                    bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.3f}")
+        if runner is not None:  # the CUDA-graph step: one launch per mini-batch
+            runner.start_epoch(perm)
+            for step in range(steps):
+                runner.step()
+                if bar is not None:
+                    bar.update(1)
+                    if step % 200 == 199:  # reading the totals waits for the GPU: rarely
+                        seen = (step + 1) * batch_size
+                        bar.set_postfix(loss=f"{runner.loss_sum.item() / seen:.4f}",
+                                        acc=f"{runner.correct.item() / seen:.3f}")
+            loss_sum, correct, seen = runner.loss_sum, runner.correct, steps * batch_size
+        else:  # the ordinary step, written out
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.long)
+            seen = 0
+            for step in range(steps):
+                idx = perm[step * batch_size:(step + 1) * batch_size]
+                xb, yb = _batch(X, y, idx, device, channels_last)
+                autocast = (torch.autocast(device_type="cuda", dtype=amp_dtype) if amp_dtype is not None
+                            else contextlib.nullcontext())
+                with autocast:
+                    logits = model(xb)
+                    loss = loss_fn(logits, yb)
+                opt.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(opt)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    opt.step()
+                if scheduler is not None and not (epoch == epochs - 1 and step == steps - 1):
+                    scheduler.step()  # (a step after the very last one would leave the cycle)
+                loss_sum += loss.detach().float() * len(yb)
+                correct += (logits.detach().argmax(1) == yb).sum()
+                seen += len(yb)
+                if bar is not None:
+                    bar.update(1)
+                    if step % 10 == 9 or step == steps - 1:  # syncing with a GPU costs: not every step
+                        bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.3f}")
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         history.seconds.append(time.perf_counter() - start)

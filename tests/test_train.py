@@ -297,3 +297,57 @@ def test_lenet5_recipe_is_the_pages_settings():
     assert quick == dict(train.LENET5_SETTINGS, epochs=10) and full["epochs"] == 15
     with pytest.raises(TypeError, match="quick must be True or False"):
         train.lenet5_recipe("yes")
+
+
+# --------------------------------------------------------------------------- the CUDA-graph step
+def test_cuda_graph_falls_back_on_cpu_and_says_why_when_required():
+    ds = _images(64)
+    h = train.fit(_tiny_cnn(), ds, epochs=1, batch_size=16, device="cpu", progress=False)
+    assert h.step == "eager"
+    with pytest.raises(ValueError, match="cuda_graph=True is not possible here: the device is cpu, not cuda"):
+        train.fit(_tiny_cnn(), ds, epochs=1, batch_size=16, device="cpu", progress=False, cuda_graph=True)
+
+
+def test_cuda_graph_conditions():
+    cuda = torch.device("cuda")
+    assert train._use_cuda_graph(None, cuda, True, "adamw", torch.bfloat16, 100, 10)
+    assert not train._use_cuda_graph(False, cuda, True, "adamw", torch.bfloat16, 100, 10)
+    for args, reason in [((cuda, False, "adam", None, 100, 10), "do not fit in GPU memory"),
+                         ((cuda, True, "sgd", None, 100, 10), "only the 'adam' and 'adamw'"),
+                         ((cuda, True, "adam", torch.float16, 100, 10), "float16 needs a gradient scaler"),
+                         ((cuda, True, "adam", None, 5, 10), r"fewer examples \(5\) than one mini-batch \(10\)")]:
+        assert not train._use_cuda_graph(None, *args)
+        with pytest.raises(ValueError, match=reason):
+            train._use_cuda_graph(True, *args)
+
+
+@given(st.floats(1e-4, 1.0), st.integers(2, 300))
+@settings(max_examples=30, deadline=None)
+def test_onecycle_rates_follow_the_eager_schedule(lr, total):
+    """The table the graph reads holds the rates OneCycleLR gives the eager step, step by step."""
+    param = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.Adam([param], lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.3)
+    expected = []
+    for i in range(total):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if i < total - 1:
+            sched.step()
+    assert train._onecycle_rates(lr, total) == pytest.approx(expected, rel=1e-12, abs=0)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("schedule", ["constant", "onecycle"])
+def test_cuda_graph_step_trains_like_the_eager_step(schedule):
+    ds = _images(512)
+    graphed, eager = _tiny_cnn(), _tiny_cnn()
+    kwargs = dict(epochs=4, batch_size=64, lr=0.01, optimizer="adamw", schedule=schedule, device="cuda",
+                  progress=False)
+    hg = train.fit(graphed, ds, ds, cuda_graph=True, **kwargs)
+    he = train.fit(eager, ds, ds, cuda_graph=False, **kwargs)
+    assert hg.step == "CUDA graph" and he.step == "eager"
+    assert hg.val_accuracy[-1] > 0.95 and he.val_accuracy[-1] > 0.95
+    assert hg.train_loss[-1] < hg.train_loss[0]
+    assert hg.n_train == 512 and hg.lr[-1] == pytest.approx(he.lr[-1], rel=1e-3)
