@@ -451,6 +451,8 @@ def derive_stub(code: str, label: str) -> Stub:
                      [(order[id(defined[n])], "name", n) for n in answers if not isinstance(defined[n], (ast.Import, ast.ImportFrom))],
                      key=lambda t: t[0])
     for _, kind, item in ordered:
+        if stub_stmts and (kind == "def" or stub_stmts[-1].startswith(("def ", "async def "))):
+            stub_stmts.append("")  # a blank line around each function
         stub_stmts.append(_def_stub(item) if kind == "def" else f"{item} = ...")
     stub_stmts += [f"{name} = ..." for name in literal_names.values()]
     out += stub_stmts
