@@ -65,9 +65,9 @@ def fresh_env(tmp_path_factory):
     base = tmp_path_factory.mktemp("binder")
     repo = base / "repo"
     shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(
-        ".venv", "_build", ".git", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache", "data"))
+        ".venv", "_build", ".git", ".whl", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache", "data"))
     if (ROOT / "data").exists():  # small committed data, not caches
-        shutil.copytree(ROOT / "data", repo / "data", ignore=shutil.ignore_patterns("cache"))
+        shutil.copytree(ROOT / "data", repo / "data", ignore=shutil.ignore_patterns("cache", "mnist", "weights"))
     reqs = []
     for line in (BINDER / "requirements.txt").read_text().splitlines():
         if line.startswith("--extra-index-url"):
