@@ -155,10 +155,12 @@ function render({ model, el: root }) {
     const colsOut = ok ? out[1] : 1, rowsOut = ok ? out[0] : 1;
     const cell = Math.max(6, Math.min(26, Math.floor((width - gap - 20) / (colsIn + colsOut))));
     const height = top + cell * Math.max(rowsIn, rowsOut) + 8;
-    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    const inputTitle = `padded input ${rowsIn} × ${colsIn} (grey: zero padding${ok && (skipped[0].length ||
+      skipped[1].length) ? "; pink: never read" : ""})`;
+    const x0 = Math.max(colsIn * cell + gap, 6.5 * inputTitle.length + 16);  // the output, clear of that title
+    svg.setAttribute("viewBox", `0 0 ${Math.max(width, x0 + colsOut * cell + 4)} ${height}`);
     const label = (x, y, text) => { el("text", { x, y, "font-size": 12, fill: "#333" }, svg).textContent = text; };
-    label(0, 14, `padded input ${rowsIn} × ${colsIn} (grey: zero padding${ok && (skipped[0].length ||
-      skipped[1].length) ? "; pink: never read" : ""})`);
+    label(0, 14, inputTitle);
     const unreadRows = new Set(skipped[0]), unreadCols = new Set(skipped[1]);
     for (let r = 0; r < rowsIn; r++) {
       for (let c = 0; c < colsIn; c++) {
@@ -176,7 +178,6 @@ function render({ model, el: root }) {
         el("rect", { x: c * cell + 2, y: top + r * cell + 2, width: cell - 4, height: cell - 4, fill: COLORS.tap,
           "fill-opacity": 0.55, stroke: COLORS.tap }, svg);
       }
-      const x0 = colsIn * cell + gap;
       label(x0, 14, `output ${out[0]} × ${out[1]} (click a pixel)`);
       for (let r = 0; r < out[0]; r++) {
         for (let c = 0; c < out[1]; c++) {

@@ -50,8 +50,9 @@ function paren(x) {
 function panel(svg, y0, h, label, xs, values, color, opts) {
   const { x, lo, hi, width, yMax, highlight } = opts;
   el("rect", { x: 0, y: y0, width, height: h, fill: "#fafafa", stroke: "#e0e0e0" }, svg);
-  const mid = y0 + h / 2;
-  const scale = (h / 2 - 10) / yMax;
+  const title = 16;  // the label's row, kept clear of the plot and its y scale
+  const mid = y0 + title + (h - title) / 2;
+  const scale = ((h - title) / 2 - 6) / yMax;
   el("line", { x1: x(lo) - 8, x2: x(hi) + 8, y1: mid, y2: mid, stroke: "#999" }, svg);
   const axisX = x(lo) - 12;
   el("line", { x1: axisX, x2: axisX, y1: mid - yMax * scale, y2: mid + yMax * scale, stroke: "#999" }, svg);
@@ -160,7 +161,7 @@ function render({ model, el: root }) {
     const taus = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
     const yMaxProd = Math.max(1e-12, ...prodAll.map(Math.abs));
     const yMaxOut = Math.max(1e-12, ...out.map(Math.abs));
-    const h = 70, gap = 8;
+    const h = 84, gap = 8;
 
     svg.replaceChildren();
     svg.setAttribute("viewBox", `0 0 ${width} ${4 * h + 3 * gap + 18}`);
