@@ -13,6 +13,8 @@ One module per concept of Chapter 6 ("Convolutional Neural Networks") of
 ``models``     LeNet-5, VGG and other networks in PyTorch (6.4, 6.5)
 ``train``      device choice, fit and evaluate (6.4)
 ``data``       datasets with offline fallbacks (6.4)
+``losses``     localization loss, triplet loss (6.6)
+``metrics``    IoU, segmentation and verification scores (6.6)
 ``widgets``    interactive explorers, each with a static figure
 ``exercises``  checkers that give students feedback
 
