@@ -11,7 +11,7 @@ import numpy as np
 
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._validation import as_array, as_float_array, check_choice, nonnegative_int, pair, positive_int
+from ._validation import as_float_array, check_choice, nonnegative_int, pair, positive_int
 from .shapes import effective_kernel_size, per_side_padding
 
 __all__: list[str] = []
@@ -203,7 +203,7 @@ __all__ += ["max_pool2d", "avg_pool2d"]
 
 def _pool_windows(x, kernel_size, stride, padding, fill, name):
     """Pad ``x`` with ``fill`` and return its pooling windows, shape (..., H_out, W_out, K_h, K_v)."""
-    x = as_array(x, name, ndim=(3, 4))
+    x = as_float_array(x, name, ndim=(3, 4))
     K_h, K_v = pair(kernel_size, "kernel_size")
     s_h, s_v = pair(kernel_size if stride is None else stride, "stride")
     p_h, p_v = pair(padding, "padding", minimum=0)  # PyTorch's per-side padding
@@ -299,6 +299,6 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, *, count_include_pad: boo
     windows = _pool_windows(x, kernel_size, stride, padding, 0.0, "x")
     if count_include_pad:
         return windows.mean(axis=(-2, -1))
-    ones = np.ones(np.shape(x)[-2:])[None]
+    ones = np.ones(np.shape(x)[-2:], dtype=windows.dtype)[None]
     counts = _pool_windows(ones, kernel_size, stride, padding, 0.0, "x").sum(axis=(-2, -1))[0]
     return windows.sum(axis=(-2, -1)) / counts

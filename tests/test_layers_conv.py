@@ -125,6 +125,12 @@ def test_conv2d_and_conv1d_keep_the_floating_dtype(dtype, rtol):
     np.testing.assert_allclose(z, want, rtol=rtol, atol=rtol)
     assert layers.conv1d(x[:, :, 0], w[:, :, 0], b).dtype == dtype
     assert layers.conv2d(np.ones((1, 4, 4), dtype=int), np.ones((1, 1, 2, 2), dtype=int)).dtype == np.float64
+    # pooling too: float32 in, float32 out, equal to PyTorch's
+    for ours, theirs, kwargs in [(layers.max_pool2d, F.max_pool2d, {}), (layers.avg_pool2d, F.avg_pool2d, {}),
+                                 (layers.avg_pool2d, F.avg_pool2d, {"count_include_pad": False})]:
+        pooled = ours(x, 3, 2, 1, **kwargs)
+        assert pooled.dtype == dtype
+        np.testing.assert_allclose(pooled, theirs(torch.from_numpy(x), 3, 2, 1, **kwargs).numpy(), rtol=rtol, atol=rtol)
 
 
 @st.composite
