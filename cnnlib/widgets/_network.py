@@ -303,8 +303,9 @@ def network_explorer(model, examples=None, *, example: int = 0) -> NetworkExplor
     Notes
     -----
     The weights travel as base64 of float32: 4 bytes per parameter and 4/3 for base64, so
-    LeNet-5's 61,706 parameters add about 329 kB to the page (a JSON list of the same numbers
-    would take two to three times as much). Each example adds about 1 kB.
+    LeNet-5's 61,706 parameters add 329,100 characters to the page (a JSON list of the same
+    numbers, printed in full, takes about four times as much). Each example digit adds about
+    1 kB, and the ES module about 29 kB.
 
     Examples
     --------

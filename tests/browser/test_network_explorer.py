@@ -137,3 +137,30 @@ def test_click_shows_receptive_field(explorer_page, rel, width):
     root.locator(f".{ROOT}-bar").nth(3).click()
     assert field.get_attribute("data-rows") == "0-27" and "Σ_j w_j a_j + b over 400 inputs" in \
         root.locator(f".{ROOT}-sum").text_content()
+
+
+@pytest.mark.parametrize("rel", WITH_EXPLORER or [pytest.param(None, marks=pytest.mark.skip("no page embeds it"))])
+def test_finger_strokes_draw_on_a_phone(browser, site, rel):
+    """Touch events (a finger on a 390 px phone screen) draw on the canvas and do not scroll the page."""
+    context = browser.new_context(viewport={"width": 390, "height": 800}, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(site + rel, wait_until="load")
+        root = page.locator(f".{ROOT}").first
+        root.wait_for(state="attached", timeout=15_000)
+        root.scroll_into_view_if_needed()
+        root.locator(f".{ROOT}-clear").tap()
+        before = root.locator(f".{ROOT}-prediction").text_content()
+        box = root.locator(f".{ROOT}-input").bounding_box()
+        scroll = page.evaluate("scrollY")
+        touch = context.new_cdp_session(page)
+        points = [(box["x"] + 0.5 * box["width"], box["y"] + (0.15 + 0.05 * t) * box["height"]) for t in range(15)]
+        touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [dict(zip("xy", points[0]))]})
+        for point in points[1:]:
+            touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [dict(zip("xy", point))]})
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        page.wait_for_function("([el, before]) => el.textContent !== before",
+                               arg=[root.locator(f".{ROOT}-prediction").element_handle(), before], timeout=5_000)
+        assert page.evaluate("scrollY") == scroll, "a finger stroke on the canvas scrolled the page"
+    finally:
+        context.close()
