@@ -481,20 +481,32 @@ def deconvnet(model: nn.Module, layer, channel: int, image, position=None) -> np
            [ 0.,  0.,  0.]], dtype=float32)
     """
     name = _layer_name(model, layer)
-    x = _as_image(image).to(_device(model), _dtype(model)).detach().requires_grad_(True)
+    x = _as_image(image)
+    return _project(model, name, x, [channel], [position])[0]
+
+
+def _project(model: nn.Module, name: str, x: torch.Tensor, channels, positions) -> np.ndarray:
+    """Deconvnet projections of one activation per image of the batch ``x`` (B, C, H, W), in one backward pass.
+
+    In evaluation mode the images do not interact, so the gradient of the sum of the B chosen
+    activations, taken with respect to the batch, holds the B projections side by side.
+    ``positions[b]`` may be None (the channel's largest activation in image b).
+    """
+    x = x.to(_device(model), _dtype(model)).detach().requires_grad_(True)
     with _eval(model), _deconvnet_relus(model), torch.enable_grad():
         out = _run_to(model, name, x)
-        channel = _check_channel(channel, out, name)
-        if position is None and out.ndim == 4:
-            flat = int(out[0, channel].flatten().argmax())
-            position = (flat // out.shape[3], flat % out.shape[3])
-        where = _check_position(position, out, name)
         seed = torch.zeros_like(out)
-        seed[(0, channel) + where] = out[(0, channel) + where].detach()
+        for b, (channel, position) in enumerate(zip(channels, positions)):
+            channel = _check_channel(channel, out, name)
+            if position is None and out.ndim == 4:
+                flat = int(out[b, channel].flatten().argmax())
+                position = (flat // out.shape[3], flat % out.shape[3])
+            where = (b, channel) + _check_position(position, out, name)
+            seed[where] = out[where].detach()
         (grad,) = torch.autograd.grad(out, x, seed, allow_unused=True)
     if grad is None:
-        return np.zeros(tuple(x.shape[1:]), dtype=np.float32)
-    return grad[0].detach().cpu().numpy()
+        return np.zeros(tuple(x.shape), dtype=np.float32)
+    return grad.detach().cpu().numpy()
 
 
 # --------------------------------------------------------------------------- occlusion
@@ -588,24 +600,27 @@ class TopUnit(NamedTuple):
     projection: np.ndarray  #: the deconvnet projection inside the box, shape (C, h, w)
 
 
-def layer_panel(model: nn.Module, layer, channels, images, k: int = 9, *, batch_size: int = 64) -> dict:
+def layer_panel(model: nn.Module, layer, channels, images, k: int = 9, *, maxima=None, batch_size: int = 64) -> dict:
     """For chosen channels of a layer: the top ``k`` image patches and their deconvnet projections.
 
     One pass over ``images`` (:func:`activation_maxima`) finds, for every channel, the ``k``
     images where it is largest; each winning activation is then projected back to pixel
-    space (:func:`deconvnet`), and image and projection are cut to the unit's receptive
-    field (:func:`receptive_field_box`). :func:`cnnlib.visualize.plot_layer_panel` draws the
-    result like Figure 6.12 of the chapter.
+    space (:func:`deconvnet`, the ``k`` images of a channel in one batch), and image and
+    projection are cut to the unit's receptive field (:func:`receptive_field_box`).
+    :func:`cnnlib.visualize.plot_layer_panel` draws the result like Figure 6.12 of the chapter.
 
     Parameters
     ----------
     model : torch.nn.Module
     layer : str or torch.nn.Module
-    channels : sequence of int
+    channels : int or sequence of int
         The channels to show.
     images : Tensor or ndarray, shape (N, C, H, W), or a dataset of images
         Indexable: the winners are read again by index.
     k : int, default 9
+    maxima : (ndarray, ndarray), optional
+        What :func:`activation_maxima` returned for this layer and these images, to save
+        the pass over the images when it has been made already.
     batch_size : int, default 64
 
     Returns
@@ -622,7 +637,7 @@ def layer_panel(model: nn.Module, layer, channels, images, k: int = 9, *, batch_
     """
     name = _layer_name(model, layer)
     k = positive_int(k, "k")
-    values, positions = activation_maxima(model, name, images, batch_size=batch_size)
+    values, positions = activation_maxima(model, name, images, batch_size=batch_size) if maxima is None else maxima
     if k > len(values):
         raise ValueError(f"k must be at most the number of images ({len(values)}), got {k}")
     if isinstance(channels, (int, np.integer)):
@@ -636,25 +651,20 @@ def layer_panel(model: nn.Module, layer, channels, images, k: int = 9, *, batch_
         it = images[i]
         return torch.as_tensor(it[0] if isinstance(it, (tuple, list)) else it)
 
-    spatial = positions.shape[1] > 0 and _run_to_is_spatial(model, name, item(0))
+    with _eval(model), torch.no_grad():
+        spatial = _run_to(model, name, _as_image(item(0)).to(_device(model), _dtype(model))).ndim == 4
     panel = {}
     for c in channels:
         order = sorted(range(len(values)), key=lambda n: (-values[n, c], n))[:k]
+        x = torch.stack([item(n) for n in order])
+        where = [tuple(int(v) for v in positions[n, c]) if spatial else None for n in order]
+        projections = _project(model, name, x, [c] * len(order), where)
         units = []
-        for n in order:
-            x = item(n)
-            pos = tuple(int(v) for v in positions[n, c]) if spatial else None
-            proj = deconvnet(model, name, c, x, pos)
-            box = receptive_field_box(model, name, pos, tuple(x.shape)) if spatial else (
-                0, 0, x.shape[-2] - 1, x.shape[-1] - 1)
+        for n, pos, image, proj in zip(order, where, x, projections):
+            box = receptive_field_box(model, name, pos, tuple(image.shape)) if spatial else (
+                0, 0, image.shape[-2] - 1, image.shape[-1] - 1)
             t, l, b, r = box
             units.append(TopUnit(int(n), pos if spatial else (0, 0), float(values[n, c]), box,
-                                 x[:, t:b + 1, l:r + 1].cpu().numpy(), proj[:, t:b + 1, l:r + 1]))
+                                 image[:, t:b + 1, l:r + 1].cpu().numpy(), proj[:, t:b + 1, l:r + 1]))
         panel[c] = units
     return panel
-
-
-def _run_to_is_spatial(model, name, x) -> bool:
-    with _eval(model), torch.no_grad():
-        out = _run_to(model, name, _as_image(x).to(_device(model), _dtype(model)))
-    return out.ndim == 4

@@ -390,27 +390,39 @@ def _as_numpy(value, name: str) -> np.ndarray:
     return as_array(value, name)
 
 
-def _stretch(image: np.ndarray, *, centred: bool = False) -> np.ndarray:
-    """Scale an array to [0, 1]: min to 0 and max to 1, or (``centred``) 0 to 0.5 and the largest magnitude to 0 or 1."""
+def _stretch(image: np.ndarray, *, centred: bool = False, percentile: float = 100.0) -> np.ndarray:
+    """Scale an array to [0, 1]: min to 0 and max to 1, or (``centred``) 0 to 0.5 and +-m to 1 and 0.
+
+    With ``centred``, m is the given percentile of the magnitudes (values beyond are clipped),
+    so that a few large entries do not leave the rest invisible."""
     if centred:
-        m = np.abs(image).max()
-        return 0.5 + 0.5 * image / m if m > 0 else np.full_like(image, 0.5)
+        m = np.percentile(np.abs(image), percentile)
+        if m <= 0:
+            m = np.abs(image).max()
+        return np.clip(0.5 + 0.5 * image / m, 0, 1) if m > 0 else np.full_like(image, 0.5)
     lo, hi = image.min(), image.max()
     return (image - lo) / (hi - lo) if hi > lo else np.full_like(image, 0.5)
 
 
-def _show(ax, chw: np.ndarray, *, centred: bool) -> None:
-    """Draw a (C, h, w) array: in colour when C is 3, in grey otherwise (first channel).
+def _rgb_tile(chw: np.ndarray, *, centred: bool, percentile: float = 100.0) -> np.ndarray:
+    """A (C, h, w) array as an (h, w, 3) image in [0, 1]: colour when C is 3, grey (first channel) otherwise.
 
-    An image already in [0, 1] (``centred=False``) is drawn as it is; anything else is stretched."""
+    An image already in [0, 1] (``centred=False``) is kept as it is; anything else is stretched."""
     as_is = not centred and chw.min() >= 0 and chw.max() <= 1
-    img = chw if as_is else _stretch(chw, centred=centred)
-    if chw.shape[0] == 3:
-        ax.imshow(np.moveaxis(img, 0, -1), interpolation="nearest")
-    else:
-        ax.imshow(img[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    img = chw if as_is else _stretch(chw, centred=centred, percentile=percentile)
+    return np.moveaxis(img, 0, -1) if img.shape[0] == 3 else np.repeat(img[0][..., None], 3, axis=-1)
+
+
+def _mosaic(tiles, ncols: int, *, pad: int = 1, background: float = 1.0) -> np.ndarray:
+    """Lay (h, w, 3) tiles out on a grid, ``pad`` pixels apart; a tile smaller than the largest sits at the top left."""
+    th = max(t.shape[0] for t in tiles)
+    tw = max(t.shape[1] for t in tiles)
+    nrows = int(np.ceil(len(tiles) / ncols))
+    out = np.full((nrows * (th + pad) - pad, ncols * (tw + pad) - pad, 3), background, dtype=float)
+    for n, tile in enumerate(tiles):
+        r, c = divmod(n, ncols)
+        out[r * (th + pad):r * (th + pad) + tile.shape[0], c * (tw + pad):c * (tw + pad) + tile.shape[1]] = tile
+    return out
 
 
 def plot_kernels(weight, *, ncols: int | None = None, max_kernels: int = 64, size: float = 0.8, title: str | None = None):
@@ -421,30 +433,29 @@ def plot_kernels(weight, *, ncols: int | None = None, max_kernels: int = 64, siz
     weight : Tensor or ndarray, shape (K, C, K_h, K_w)
         A layer's kernels, as in ``conv.weight`` of ``nn.Conv2d``.
     ncols : int, optional
-        Images per row (default: about the square root of the number drawn).
+        Kernels per row (default: about the square root of the number drawn); with other
+        than 1 or 3 input channels, each row is one kernel and ``ncols`` is ignored.
     max_kernels : int, default 64
         Draw at most this many output channels.
     size : float, default 0.8
-        Size of one image in inches.
+        Size of one kernel's image in inches.
     title : str, optional
 
     Returns
     -------
     matplotlib.figure.Figure
-        With 3 input channels, one colour image per kernel (its three channels read as
-        red, green and blue, stretched together to [0, 1] so that the colour balance stays);
-        with 1 input channel, one grey image per kernel; otherwise one row per kernel and one
-        grey image per input channel. Each image has its own scale (black: its smallest
-        weight, white: its largest).
+        One axes showing a mosaic (white lines between the kernels). With 3 input channels,
+        one colour image per kernel (its three channels read as red, green and blue,
+        stretched together to [0, 1] so that the colour balance stays); with 1 input
+        channel, one grey image per kernel; otherwise one row per kernel and one grey image
+        per input channel. Each image has its own scale (black: its smallest weight, white:
+        its largest).
 
     Examples
     --------
-    >>> fig = plot_kernels(np.random.default_rng(0).normal(size=(6, 1, 5, 5)))
-    >>> len(fig.axes)
-    6
-    >>> fig = plot_kernels(np.zeros((4, 2, 3, 3)))
-    >>> len(fig.axes)
-    8
+    >>> fig = plot_kernels(np.random.default_rng(0).normal(size=(6, 1, 5, 5)), ncols=3)
+    >>> fig.axes[0].get_images()[0].get_array().shape   # 2 rows, 3 columns of 5 x 5, 1 pixel apart
+    (11, 17, 3)
     """
     import matplotlib.pyplot as plt
 
@@ -455,20 +466,18 @@ def plot_kernels(weight, *, ncols: int | None = None, max_kernels: int = 64, siz
     W = W[:max_kernels]
     K, C = W.shape[:2]
     if C in (1, 3):
-        images = [W[k] for k in range(K)]
+        tiles = [_rgb_tile(W[k], centred=False) for k in range(K)]
         ncols = positive_int(ncols, "ncols") if ncols is not None else int(np.ceil(np.sqrt(K)))
-        nrows = int(np.ceil(K / ncols))
     else:
-        images = [W[k, c:c + 1] for k in range(K) for c in range(C)]
-        ncols, nrows = C, K
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.3 if title else 0)),
-                             squeeze=False)
-    for ax in axes.flat[len(images):]:
-        fig.delaxes(ax)
-    for ax, img in zip(axes.flat, images):
-        _show(ax, img, centred=False)
+        tiles = [_rgb_tile(_stretch(W[k, c:c + 1]), centred=False) for k in range(K) for c in range(C)]
+        ncols = C
+    ncols = min(ncols, len(tiles))
+    nrows = int(np.ceil(len(tiles) / ncols))
+    fig, ax = plt.subplots(figsize=(size * ncols, size * nrows + (0.3 if title else 0.05)))
+    ax.imshow(_mosaic(tiles, ncols), interpolation="nearest")
+    ax.axis("off")
     if title:
-        fig.suptitle(title, fontsize=10)
+        ax.set_title(title, fontsize=10)
     return fig
 
 
@@ -527,7 +536,7 @@ def plot_feature_maps(maps, *, ncols: int = 8, max_maps: int = 32, size: float =
     return fig
 
 
-def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 0.55):
+def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 0.55, percentile: float = 99.0):
     """Draw a Figure 6.12-style panel: for each channel, its top projections beside the image patches.
 
     Parameters
@@ -540,14 +549,18 @@ def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 
         A title above the panel (say, the layer's name).
     size : float, default 0.55
         Size of one small image in inches.
+    percentile : float, default 99.0
+        Each projection is drawn with grey for zero and white (black) for plus (minus) this
+        percentile of its magnitudes, larger values clipped: projections are sparse, and
+        scaling by the single largest value would leave most of them invisible.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One block per channel: on the left a grid of the deconvnet projections (grey is
-        zero; each stretched to its own largest magnitude), on the right the same grid of
-        the receptive-field patches of the images that excite the channel most, best at the
-        top left, as Zeiler and Fergus draw their Figure 2.
+        One axes per channel: on the left a grid of the deconvnet projections, on the right
+        the same grid of the receptive-field patches of the images that excite the channel
+        most, best at the top left, as Zeiler and Fergus draw their Figure 2. Patches cut
+        at the image border are smaller and sit at the top left of their cell.
 
     Examples
     --------
@@ -555,8 +568,8 @@ def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 
     >>> rng = np.random.default_rng(0)
     >>> units = [Unit(patch=rng.random((3, 5, 5)), projection=rng.normal(size=(3, 5, 5))) for _ in range(4)]
     >>> fig = plot_layer_panel({7: units, 9: units}, title="a layer")
-    >>> len(fig.axes)
-    16
+    >>> [ax.get_title() for ax in fig.axes]
+    ['channel 7', 'channel 9']
     """
     import matplotlib.pyplot as plt
 
@@ -565,15 +578,20 @@ def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 
     k = max(len(units) for units in panel.values())
     g = int(np.ceil(np.sqrt(k)))
     n = len(panel)
-    fig = plt.figure(figsize=(n * (2 * g + 0.6) * size + 0.2, g * size + (0.75 if title else 0.45)))
-    subfigs = np.atleast_1d(fig.subfigures(1, n, wspace=0.02))
-    for sub, (channel, units) in zip(subfigs, panel.items()):
-        grid = sub.add_gridspec(g, 2 * g + 1, width_ratios=[1] * g + [0.25] + [1] * g, wspace=0.06, hspace=0.06)
-        for i, unit in enumerate(units):
-            r, c = divmod(i, g)
-            _show(sub.add_subplot(grid[r, c]), np.asarray(unit.projection), centred=True)
-            _show(sub.add_subplot(grid[r, g + 1 + c]), np.asarray(unit.patch), centred=False)
-        sub.suptitle(f"channel {channel}", fontsize=8, y=0.99)
+    fig, axes = plt.subplots(1, n, figsize=(n * (2 * g + 0.7) * size, g * size + (0.6 if title else 0.35)),
+                             squeeze=False)
+    for ax, (channel, units) in zip(axes[0], panel.items()):
+        projections = _mosaic([_rgb_tile(np.asarray(u.projection), centred=True, percentile=percentile)
+                               for u in units], g)
+        patches = _mosaic([_rgb_tile(np.asarray(u.patch), centred=False) for u in units], g)
+        h = max(projections.shape[0], patches.shape[0])
+        gap = max(2, projections.shape[1] // 8)
+        both = np.ones((h, projections.shape[1] + gap + patches.shape[1], 3))
+        both[:projections.shape[0], :projections.shape[1]] = projections
+        both[:patches.shape[0], projections.shape[1] + gap:] = patches
+        ax.imshow(both, interpolation="nearest")
+        ax.set_title(f"channel {channel}", fontsize=8)
+        ax.axis("off")
     if title:
-        fig.suptitle(title, fontsize=10, y=1.0, va="bottom")
+        fig.suptitle(title, fontsize=10)
     return fig

@@ -11,22 +11,27 @@ from torch import nn  # noqa: E402
 from cnnlib import inner, visualize  # noqa: E402
 
 
-def _images(fig):
-    return [ax.get_images()[0].get_array() for ax in fig.axes if ax.get_images()]
+def _mosaic_of(fig, ax=0):
+    return np.asarray(fig.axes[ax].get_images()[0].get_array())
 
 
 def test_plot_kernels_rgb_grey_and_many_channels():
     rng = np.random.default_rng(0)
     W = rng.normal(size=(5, 3, 3, 3))
-    fig = visualize.plot_kernels(torch.tensor(W), ncols=2)
-    imgs = _images(fig)
-    assert len(imgs) == 5 and imgs[0].shape == (3, 3, 3)
-    k0 = (W[0] - W[0].min()) / (W[0].max() - W[0].min())   # the three channels stretched together
-    np.testing.assert_allclose(np.asarray(imgs[0]), np.moveaxis(k0, 0, -1))
+    mosaic = _mosaic_of(visualize.plot_kernels(torch.tensor(W), ncols=2))
+    assert mosaic.shape == (3 * 4 - 1, 2 * 4 - 1, 3)                   # 3 rows, 2 columns, 1-pixel lines
+    k0 = (W[0] - W[0].min()) / (W[0].max() - W[0].min())               # the three channels stretched together
+    np.testing.assert_allclose(mosaic[:3, :3], np.moveaxis(k0, 0, -1))
+    k3 = (W[3] - W[3].min()) / (W[3].max() - W[3].min())               # row 1, column 1
+    np.testing.assert_allclose(mosaic[4:7, 4:7], np.moveaxis(k3, 0, -1))
+    assert (mosaic[8:, 4:] == 1).all()                                 # the empty sixth cell stays white
     fig = visualize.plot_kernels(W[:, :1], title="grey")
-    assert len(_images(fig)) == 5 and fig._suptitle.get_text() == "grey"
-    assert len(_images(visualize.plot_kernels(rng.normal(size=(70, 1, 5, 5))))) == 64
-    assert len(_images(visualize.plot_kernels(rng.normal(size=(3, 4, 2, 2))))) == 12
+    grey = _mosaic_of(fig)
+    g1 = (W[1, 0] - W[1, 0].min()) / np.ptp(W[1, 0])
+    np.testing.assert_allclose(grey[:3, 4:7], np.repeat(g1[..., None], 3, -1))
+    assert fig.axes[0].get_title() == "grey"
+    assert _mosaic_of(visualize.plot_kernels(rng.normal(size=(70, 1, 5, 5)))).shape == (8 * 6 - 1, 8 * 6 - 1, 3)
+    assert _mosaic_of(visualize.plot_kernels(rng.normal(size=(3, 4, 2, 2)))).shape == (3 * 3 - 1, 4 * 3 - 1, 3)
     plt.close("all")
 
 
@@ -44,14 +49,29 @@ def test_plot_layer_panel_draws_projections_and_patches():
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2))
     x = torch.rand(10, 3, 12, 12)
     panel = inner.layer_panel(net, "2", [1, 3], x, k=4)
-    fig = visualize.plot_layer_panel(panel, title="pool")
-    imgs = _images(fig)
-    assert len(imgs) == 2 * 2 * 4
+    fig = visualize.plot_layer_panel(panel, title="pool", percentile=100)
+    assert [ax.get_title() for ax in fig.axes] == ["channel 1", "channel 3"]
+    both = _mosaic_of(fig)
     unit = panel[1][0]
-    # patches in [0, 1] are drawn as they are; projections centred on grey
-    assert any(np.allclose(np.asarray(im), np.moveaxis(unit.patch, 0, -1)) for im in imgs)
+    h, w = unit.patch.shape[1:]
     proj = unit.projection
-    assert any(np.allclose(np.asarray(im), np.moveaxis(0.5 + 0.5 * proj / np.abs(proj).max(), 0, -1)) for im in imgs)
+    np.testing.assert_allclose(both[:h, :w], np.moveaxis(0.5 + 0.5 * proj / np.abs(proj).max(), 0, -1))  # grey is 0
+    width = 2 * (w + 1) - 1                              # the projections' grid, then a gap, then the patches
+    gap = max(2, width // 8)
+    np.testing.assert_allclose(both[:h, width + gap:width + gap + w], np.moveaxis(unit.patch, 0, -1))
+    plt.close("all")
+
+
+def test_projections_are_clipped_at_the_percentile():
+    from types import SimpleNamespace as Unit
+
+    proj = np.zeros((1, 10, 10))
+    proj[0, 0, 0], proj[0, 5, 5:] = 100.0, 1.0
+    units = [Unit(patch=np.zeros((1, 10, 10)), projection=proj)]
+    tile = _mosaic_of(visualize.plot_layer_panel({0: units}, percentile=95))
+    assert tile[0, 0, 0] == 1.0 and tile[5, 5, 0] == 1.0             # 1.0 is the 95th percentile: white
+    tile = _mosaic_of(visualize.plot_layer_panel({0: units}, percentile=100))
+    assert tile[5, 5, 0] == pytest.approx(0.505)                      # scaled by the largest value, 100
     plt.close("all")
 
 
