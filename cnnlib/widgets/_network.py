@@ -392,7 +392,7 @@ def _stages(layers):
     for k, spec in enumerate(layers):
         short = spec["name"].rsplit(".", 1)[-1]
         if spec["kind"] in ("relu", "tanh") and stages and stages[-1][2]:
-            last, title, _ = stages[-1]
+            title = stages[-1][1]
             stages[-1] = (k, f"{title} + {spec['kind'].replace('relu', 'ReLU')}", False)
         elif spec["kind"] != "flatten":
             stages.append((k, short, spec["kind"] in ("conv", "linear")))
