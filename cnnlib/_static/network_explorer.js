@@ -364,7 +364,9 @@ function render({ model, el: root }) {
   });
 
   const detail = div(root, { marginTop: "8px", fontSize: "12px", borderTop: "1px solid #ddd", paddingTop: "6px" },
-                     "Click a unit of any layer to see its receptive field, its kernel and its sum.",
+                     "Click a unit of any layer to see its receptive field, its kernel and its sum. Each layer's " +
+                     "heat maps share one scale: white is 0, dark blue the layer's largest value (a layer with " +
+                     "negative values runs from blue, negative, through white to red, positive).",
                      "cnnlib-network-detail");
 
   // ---- updating ---------------------------------------------------------------------------
