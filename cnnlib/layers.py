@@ -19,6 +19,26 @@ __all__: list[str] = []
 __all__ += ["conv2d"]
 
 
+def _layer_arrays(x, W, b, layout):
+    """Validate a layer's input ``x``, weights ``W`` (``layout`` names their axes) and bias ``b``.
+
+    Returns ``x``, ``W`` and ``b`` as floating arrays; ``layout`` is ``"(C_out, C_in, K_h, K_v)"``
+    for :func:`conv2d` and ``"(C_in, C_out, K_h, K_v)"`` for :func:`conv_transpose2d`.
+    """
+    x = as_float_array(x, "x", ndim=(3, 4))
+    W = as_float_array(W, "W", ndim=4)
+    in_axis = 1 if layout.startswith("(C_out") else 0
+    C_in, C_out = W.shape[in_axis], W.shape[1 - in_axis]
+    if x.shape[-3] != C_in:
+        raise ValueError(f"x has {x.shape[-3]} channels (shape {x.shape}) but W expects C_in = {C_in} "
+                         f"(shape {W.shape}); W must have shape {layout}")
+    if b is not None:
+        b = as_float_array(b, "b", ndim=1)
+        if b.shape[0] != C_out:
+            raise ValueError(f"b must have one entry per output channel, C_out = {C_out}, got length {b.shape[0]}")
+    return x, W, b
+
+
 def conv2d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
     r"""A convolutional layer's pre-activation in NumPy: Eqs. (6.20) and (6.21).
 
@@ -90,19 +110,11 @@ def conv2d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
     >>> conv2d(x.astype(np.float32), W.astype(np.float32)).dtype
     dtype('float32')
     """
-    x = as_float_array(x, "x", ndim=(3, 4))
-    W = as_float_array(W, "W", ndim=4)
+    x, W, b = _layer_arrays(x, W, b, "(C_out, C_in, K_h, K_v)")
     C_out, C_in, K_h, K_v = W.shape
-    if x.shape[-3] != C_in:
-        raise ValueError(f"x has {x.shape[-3]} channels (shape {x.shape}) but W expects C_in = {C_in} "
-                         f"(shape {W.shape}); W must have shape (C_out, C_in, K_h, K_v)")
     s_h, s_v = pair(stride, "stride")
     d_h, d_v = d = pair(dilation, "dilation")
     (top, bottom), (left, right) = per_side_padding(padding, (K_h, K_v), (s_h, s_v), d)
-    if b is not None:
-        b = as_float_array(b, "b", ndim=1)
-        if b.shape[0] != C_out:
-            raise ValueError(f"b must have one entry per output channel, C_out = {C_out}, got length {b.shape[0]}")
     span_h, span_v = effective_kernel_size((K_h, K_v), d)
     batch = x if x.ndim == 4 else x[None]
     padded = np.pad(batch, ((0, 0), (0, 0), (top, bottom), (left, right)))
@@ -302,3 +314,99 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, *, count_include_pad: boo
     ones = np.ones(np.shape(x)[-2:], dtype=windows.dtype)[None]
     counts = _pool_windows(ones, kernel_size, stride, padding, 0.0, "x").sum(axis=(-2, -1))[0]
     return windows.sum(axis=(-2, -1)) / counts
+
+
+# --- Issue 12 addition: the transposed convolution (the adjoint of conv2d) ---
+
+__all__ += ["conv_transpose2d"]
+
+
+def conv_transpose2d(x, W, b=None, padding=0, stride=1, dilation=1, output_padding=0) -> np.ndarray:
+    r"""Transposed convolution in NumPy: each input pixel spreads a scaled copy of the kernel.
+
+    Same result as ``torch.nn.functional.conv_transpose2d``. It is the adjoint (the
+    transpose) of :func:`conv2d` with the same weights, stride, padding and dilation, and it
+    maps an output-sized array back to an input-sized one, so networks use it to upsample;
+    the "deconvolution" networks that project feature maps back to pixels (Section 6.4 of the
+    chapter) are built from it.
+
+    Parameters
+    ----------
+    x : array_like, shape (C_in, H, W) or (N, C_in, H, W)
+        Input feature maps.
+    W : array_like, shape (C_in, C_out, K_h, K_v)
+        Kernels, laid out as PyTorch's ``ConvTranspose2d.weight`` (input channels first): the
+        weights of a :func:`conv2d` from ``C_out`` to ``C_in`` channels.
+    b : array_like, shape (C_out,), optional
+        Biases.
+    padding : int or (int, int), default 0
+        Rows/columns removed from **each** side of the full result (the padding of the
+        :func:`conv2d` this one transposes).
+    stride : int or (int, int), default 1
+        Distance between the copies of the kernel that neighbouring input pixels write.
+    dilation : int or (int, int), default 1
+        Spacing of the kernel's taps.
+    output_padding : int or (int, int), default 0
+        Extra rows/columns at the bottom/right, smaller than the stride or the dilation: a
+        strided :func:`conv2d` maps several input sizes to one output size, and this picks
+        which of them to give back.
+
+    Returns
+    -------
+    ndarray, shape (C_out, H_out, W_out) or (N, C_out, H_out, W_out)
+        ``H_out = (H - 1) s_h - 2 p_h + d_h (K_h - 1) + output_padding + 1``, likewise
+        ``W_out``. Floating, with the inputs' precision.
+
+    Raises
+    ------
+    ValueError
+        Wrong number of axes, channels of ``x`` and ``W`` that differ, ``b`` of the wrong
+        length, settings out of range, an ``output_padding`` not smaller than the stride or
+        the dilation, or a padding that leaves no output.
+
+    Notes
+    -----
+    For input channel ``c`` and input pixel ``(i, k)``, the value ``x[c, i, k]`` times the
+    kernel ``W[c, o]`` is added to the output of channel ``o`` at rows
+    ``i s_h + a d_h`` and columns ``k s_v + j d_v`` (before ``padding`` is cut off). The code
+    loops over the kernel's taps ``(a, j)``; for each, one matrix product over the channels
+    moves every input pixel to its place. Copies of neighbouring pixels overlap when the
+    stride is smaller than the kernel, and overlap unevenly when the kernel size is not a
+    multiple of the stride.
+
+    Examples
+    --------
+    >>> x = np.ones((1, 2, 2))
+    >>> conv_transpose2d(x, np.ones((1, 1, 3, 3)), stride=2)[0]   # 4 pixels, 3 x 3 copies, 2 apart
+    array([[1., 1., 2., 1., 1.],
+           [1., 1., 2., 1., 1.],
+           [2., 2., 4., 2., 2.],
+           [1., 1., 2., 1., 1.],
+           [1., 1., 2., 1., 1.]])
+    """
+    x, W, b = _layer_arrays(x, W, b, "(C_in, C_out, K_h, K_v), as in ConvTranspose2d")
+    C_in, C_out, K_h, K_v = W.shape
+    p_h, p_v = pair(padding, "padding", minimum=0)
+    s_h, s_v = pair(stride, "stride")
+    d_h, d_v = pair(dilation, "dilation")
+    o_h, o_v = pair(output_padding, "output_padding", minimum=0)
+    if not (o_h < max(s_h, d_h) and o_v < max(s_v, d_v)):
+        raise ValueError(f"output_padding must be smaller than the stride or the dilation (as in PyTorch), got "
+                         f"output_padding {output_padding!r} with stride {stride!r} and dilation {dilation!r}")
+    batch = x if x.ndim == 4 else x[None]
+    N, _, H, W_in = batch.shape
+    full_h = (H - 1) * s_h + d_h * (K_h - 1) + 1 + o_h
+    full_v = (W_in - 1) * s_v + d_v * (K_v - 1) + 1 + o_v
+    if full_h - 2 * p_h < 1 or full_v - 2 * p_v < 1:
+        raise ValueError(f"padding {padding!r} removes the whole {full_h} x {full_v} result: no output")
+    full = np.zeros((N, C_out, full_h, full_v), dtype=np.result_type(x, W))
+    pixels = batch.reshape(N, C_in, H * W_in)
+    for a in range(K_h):
+        for j in range(K_v):
+            # Tap (a, j) of every input pixel's kernel copy, one matrix product over the channels.
+            spread = (W[:, :, a, j].T @ pixels).reshape(N, C_out, H, W_in)
+            full[:, :, a * d_h : a * d_h + s_h * (H - 1) + 1 : s_h, j * d_v : j * d_v + s_v * (W_in - 1) + 1 : s_v] += spread
+    z = full[:, :, p_h : full_h - p_h, p_v : full_v - p_v]
+    if b is not None:
+        z = z + b[:, None, None].astype(z.dtype)
+    return z if x.ndim == 4 else z[0]

@@ -11,17 +11,22 @@ from test_shapes import geometry  # the same drawn geometries as the output-size
 ints = st.integers
 
 
-@st.composite
-def conv_case(draw):
-    """Random data for a geometry drawn as in test_shapes, with channels, batch and bias."""
-    M, K, p, s, d = draw(geometry())
+def layer_data(draw, M, K, transposed=False):
+    """Input (batched or not), weights and an optional bias with 1 to 3 channels in and out."""
     c_in, c_out = draw(ints(1, 3)), draw(ints(1, 3))
     batch = draw(st.one_of(st.none(), ints(1, 2)))
     rng = np.random.default_rng(draw(ints(0, 2**16)))
     x = rng.normal(size=(c_in, *M) if batch is None else (batch, c_in, *M))
-    w = rng.normal(size=(c_out, c_in, *K))
+    w = rng.normal(size=(c_in, c_out, *K) if transposed else (c_out, c_in, *K))
     b = rng.normal(size=c_out) if draw(st.booleans()) else None
-    return x, w, b, p, s, d
+    return x, w, b
+
+
+@st.composite
+def conv_case(draw):
+    """Random data for a geometry drawn as in test_shapes, with channels, batch and bias."""
+    M, K, p, s, d = draw(geometry())
+    return (*layer_data(draw, M, K), p, s, d)
 
 
 def compare_with_torch(ours, theirs, case):
@@ -138,13 +143,7 @@ def conv1d_case(draw):
     K, d, s, p = draw(ints(1, 5)), draw(ints(1, 3)), draw(ints(1, 3)), draw(ints(0, 3))
     span = d * (K - 1) + 1
     L = draw(ints(max(1, span - 2 * p), span - 2 * p + 12))
-    c_in, c_out = draw(ints(1, 3)), draw(ints(1, 3))
-    batch = draw(st.one_of(st.none(), ints(1, 2)))
-    rng = np.random.default_rng(draw(ints(0, 2**16)))
-    x = rng.normal(size=(c_in, L) if batch is None else (batch, c_in, L))
-    w = rng.normal(size=(c_out, c_in, K))
-    b = rng.normal(size=c_out) if draw(st.booleans()) else None
-    return x, w, b, p, s, d
+    return (*layer_data(draw, (L,), (K,)), p, s, d)
 
 
 @settings(max_examples=100, deadline=None)
@@ -190,3 +189,66 @@ def test_new_errors():
         layers.conv1d(x1, W1, dilation=3)
     with pytest.raises(ValueError, match="b must have one entry per output channel, C_out = 4, got length 2"):
         layers.conv1d(x1, W1, b=np.ones(2))
+
+
+# ---------------------------------------------------------------- transposed convolution (issue 12, optional)
+@st.composite
+def transpose_case(draw):
+    K, d, s = (draw(ints(1, 4)), draw(ints(1, 4))), (draw(ints(1, 2)), draw(ints(1, 2))), (draw(ints(1, 3)), draw(ints(1, 3)))
+    M = (draw(ints(1, 5)), draw(ints(1, 5)))
+    o = tuple(draw(ints(0, max(s_, d_) - 1)) for s_, d_ in zip(s, d))
+    full = [(m - 1) * s_ + d_ * (k - 1) + 1 + o_ for m, s_, d_, k, o_ in zip(M, s, d, K, o)]
+    p = tuple(draw(ints(0, (f - 1) // 2)) for f in full)
+    return (*layer_data(draw, M, K, transposed=True), p, s, d, o)
+
+
+@settings(max_examples=100, deadline=None)
+@given(transpose_case())
+def test_conv_transpose2d_matches_torch(case):
+    x, w, b, p, s, d, o = case
+    batched = x.ndim == 4
+    want = F.conv_transpose2d(torch.from_numpy(x if batched else x[None]), torch.from_numpy(w),
+                              None if b is None else torch.from_numpy(b), stride=s, padding=p, output_padding=o,
+                              dilation=d).numpy()
+    got = layers.conv_transpose2d(x, w, b, padding=p, stride=s, dilation=d, output_padding=o)
+    np.testing.assert_allclose(got, want if batched else want[0], rtol=1e-10, atol=1e-10)
+
+
+@settings(max_examples=100, deadline=None)
+@given(conv_case())
+def test_conv_transpose2d_is_the_adjoint_of_conv2d(case):
+    """<conv2d(x, W), y> = <x, conv_transpose2d(y, W)>: the transpose of the layer's matrix."""
+    x, w, _, p, s, d = case
+    z = layers.conv2d(x, w, padding=p, stride=s, dilation=d)
+    y = np.random.default_rng(0).normal(size=z.shape)
+    # output_padding gives back the rows (columns) of x that the strided conv2d never reached
+    span = shapes.effective_kernel_size(w.shape[-2:], d)
+    o = tuple((m + 2 * p_ - sp) % s_ for m, p_, sp, s_ in zip(x.shape[-2:], p, span, s))  # always < stride
+    back = layers.conv_transpose2d(y, w, padding=p, stride=s, dilation=d, output_padding=o)
+    assert back.shape == x.shape
+    assert np.isclose(np.sum(z * y), np.sum(x * back), rtol=1e-9, atol=1e-9)
+
+
+def test_conv_transpose2d_is_the_transposed_convolution_matrix():
+    rng = np.random.default_rng(5)
+    x, W, y = rng.normal(size=(5, 6)), rng.normal(size=(2, 3)), rng.normal(size=(4, 4))
+    A = conv.convolution_matrix(W[::-1, ::-1], x.shape)  # the matrix of the cross-correlation with W
+    np.testing.assert_allclose(A @ x.ravel(), layers.conv2d(x[None], W[None, None])[0].ravel(), atol=1e-12)
+    np.testing.assert_allclose(A.T @ y.ravel(), layers.conv_transpose2d(y[None], W[None, None])[0].ravel(), atol=1e-12)
+
+
+def test_conv_transpose2d_errors():
+    x, W = np.ones((2, 3, 3)), np.ones((2, 4, 3, 3))
+    with pytest.raises(ValueError, match=r"x has 3 channels .* W expects C_in = 2 .* \(C_in, C_out, K_h, K_v\)"):
+        layers.conv_transpose2d(np.ones((3, 3, 3)), W)
+    with pytest.raises(ValueError, match="output_padding must be smaller than the stride or the dilation"):
+        layers.conv_transpose2d(x, W, stride=2, output_padding=2)
+    with pytest.raises(ValueError, match=r"padding 3 removes the whole 5 x 5 result: no output"):
+        layers.conv_transpose2d(x, W, padding=3)
+    with pytest.raises(ValueError, match="b must have one entry per output channel, C_out = 4, got length 2"):
+        layers.conv_transpose2d(x, W, b=np.ones(2))
+    with pytest.raises(ValueError, match="W must be a 4-D array"):
+        layers.conv_transpose2d(x, np.ones((2, 3, 3)))
+    with pytest.raises(ValueError, match="stride must be an int >= 1"):
+        layers.conv_transpose2d(x, W, stride=0)
+    assert layers.conv_transpose2d(x.astype(np.float32), W.astype(np.float32)).dtype == np.float32

@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -222,3 +223,34 @@ console.log(JSON.stringify({ texts, state, formula: root.all().map((n) => n.text
     assert "p is the total padding, as in the chapter" in got["formula"]
     assert "M'_v = ⌊(M_v + p_v − d_v(K_v − 1) − 1)/s_v⌋ + 1 = ⌊(7 + 1 − 1·(4 − 1) − 1)/1⌋ + 1 = 5" in got["formula"]
     assert got["state"]["M"] == [1, 7] and got["state"]["total_padding"] == [0, 1] and got["state"]["K"] == [3, 4]
+
+
+# ---------------------------------------------------------------- transposed convolution figure (issue 12, optional)
+@pytest.mark.parametrize("M, K, s, p", [(2, 3, 2, 0), (3, 3, 2, 1), ((2, 4), (3, 2), (1, 3), (0, 1)), (1, 1, 1, 0)])
+def test_transposed_conv_figure_counts_the_writes(M, K, s, p):
+    """The numbers drawn are how many input pixels write each cell: conv_transpose2d of ones with a kernel of ones."""
+    from cnnlib import layers
+    from cnnlib._validation import pair
+
+    fig = widgets.transposed_conv_figure(M, K, stride=s, padding=p)
+    M, K, s, p = (pair(v, "v", minimum=0) for v in (M, K, s, p))
+    writes = layers.conv_transpose2d(np.ones((1, *M)), np.ones((1, 1, *K)), stride=s, padding=p)[0]
+    shown = [int(t.get_text()) for t in fig.axes[0].texts]
+    assert shown == writes.astype(int).ravel().tolist()
+    assert f"output {writes.shape[0]} × {writes.shape[1]}" in fig._suptitle.get_text()
+    want = F.conv_transpose2d(torch.ones(1, 1, *M), torch.ones(1, 1, *K), stride=s, padding=p)
+    assert tuple(want.shape[-2:]) == writes.shape
+    plt.close(fig)
+
+
+def test_transposed_conv_figure_validation():
+    with pytest.raises(ValueError, match=r"positions \[\(2, 0\)\] are outside the 2 × 2 input"):
+        widgets.transposed_conv_figure(2, 3, positions=[(2, 0)])
+    with pytest.raises(ValueError, match="positions must hold 1 to 6 pairs"):
+        widgets.transposed_conv_figure(2, 3, positions=[])
+    with pytest.raises(TypeError, match="positions must be a sequence of"):
+        widgets.transposed_conv_figure(2, 3, positions=[(0.5, 0)])
+    with pytest.raises(ValueError, match=r"padding 2 removes the whole 3 × 3 result: no output"):
+        widgets.transposed_conv_figure(1, 3, padding=2)
+    with pytest.raises(ValueError, match="K must be at most 7"):
+        widgets.transposed_conv_figure(2, 8)

@@ -23,6 +23,22 @@ __all__ = ["ConvArithmeticExplorer", "conv_arithmetic_explorer", "conv_arithmeti
 LIMITS = {"M": (1, 16), "K": (1, 7), "total_padding": (0, 8), "stride": (1, 5), "dilation": (1, 4)}
 
 
+def _figure_positions(positions, default, size, what):
+    """The pixels ``(i, k)`` a static figure draws, one panel each: 1 to 6 pairs inside ``size``."""
+    if positions is None:
+        positions = default if tuple(size) != (1, 1) else [(0, 0)]
+    try:
+        positions = [tuple(nonnegative_int(v, "positions entry") for v in ik) for ik in positions]
+    except TypeError:
+        raise TypeError(f"positions must be a sequence of (i, k) pairs of ints, got {positions!r}") from None
+    if not 1 <= len(positions) <= 6 or any(len(ik) != 2 for ik in positions):
+        raise ValueError(f"positions must hold 1 to 6 pairs (i, k), got {positions!r}")
+    bad = [ik for ik in positions if ik[0] >= size[0] or ik[1] >= size[1]]
+    if bad:
+        raise ValueError(f"positions {bad} are outside the {size[0]} × {size[1]} {what}")
+    return positions
+
+
 #: Fill of the input rows and columns that no output reads (the explorer's pink).
 _UNREAD = "#f6c9d4"
 
@@ -230,17 +246,7 @@ def conv_arithmetic_figure(M, K, padding=0, stride=1, dilation=1, positions=None
         bottom, right = p_h - top, p_v - left
     rows_in, cols_in = M_h + top + bottom, M_v + left + right
     unread_rows, unread_cols = unread_indices((M_h, M_v), (K_h, K_v), (top + bottom, left + right), (s_h, s_v), (d_h, d_v))
-    if positions is None:
-        positions = [(0, 0), (out[0] - 1, out[1] - 1)] if out != (1, 1) else [(0, 0)]
-    try:
-        positions = [tuple(nonnegative_int(v, "positions entry") for v in ik) for ik in positions]
-    except TypeError:
-        raise TypeError(f"positions must be a sequence of (i, k) pairs of ints, got {positions!r}") from None
-    if not 1 <= len(positions) <= 6 or any(len(ik) != 2 for ik in positions):
-        raise ValueError(f"positions must hold 1 to 6 pairs (i, k), got {positions!r}")
-    bad = [ik for ik in positions if ik[0] >= out[0] or ik[1] >= out[1]]
-    if bad:
-        raise ValueError(f"positions {bad} are outside the {out[0]} × {out[1]} output")
+    positions = _figure_positions(positions, [(0, 0), (out[0] - 1, out[1] - 1)], out, "output")
     span_h, span_v = shapes.effective_kernel_size((K_h, K_v), (d_h, d_v))
     width = cols_in + 1.5 + out[1]
     fig, axes = plt.subplots(1, len(positions), figsize=(min(16, 0.32 * width * len(positions) + 0.6),
@@ -270,5 +276,85 @@ def conv_arithmetic_figure(M, K, padding=0, stride=1, dilation=1, positions=None
     never = "; pink: input rows/columns no output reads" if unread_rows or unread_cols else ""
     fig.suptitle(f"input {M_h} × {M_v}, padding ({top}+{bottom}, {left}+{right}), kernel {K_h} × {K_v}, "
                  f"stride ({s_h}, {s_v}), dilation ({d_h}, {d_v}) → output {out[0]} × {out[1]}{never}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["transposed_conv_figure"]
+
+
+def transposed_conv_figure(M, K, stride=1, padding=0, positions=None):
+    """Static picture of a transposed convolution: each input pixel writes a copy of the kernel.
+
+    Parameters
+    ----------
+    M : int or (int, int)
+        Input size (rows, columns), 1 to 16.
+    K : int or (int, int)
+        Kernel size, 1 to 7.
+    stride : int or (int, int), default 1
+        Distance between the copies written by neighbouring input pixels.
+    padding : int or (int, int), default 0
+        Rows/columns cut from each side of the result (PyTorch's ``padding``).
+    positions : sequence of (int, int), optional
+        Input pixels ``(i, k)`` to draw, one panel each (1 to 6); default the first and the last.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per position: the input with pixel (i, k) in green, and the full result with
+        the cells that pixel writes in red; every cell of the result is shaded by how many input
+        pixels write to it (uneven when the kernel size is not a multiple of the stride), the
+        rows and columns that ``padding`` cuts off are grey. The title gives the output size
+        ``(M - 1) s - 2 p + K`` (:func:`cnnlib.layers.conv_transpose2d`).
+
+    Examples
+    --------
+    >>> fig = transposed_conv_figure(2, 3, stride=2, positions=[(0, 0), (1, 1)])
+    >>> len(fig.axes), fig.axes[0].get_title()
+    (2, 'input pixel (0, 0) → rows 0–2, columns 0–2')
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    (M_h, M_v), (K_h, K_v) = _setting(M, "M"), _setting(K, "K")
+    s_h, s_v = _setting(stride, "stride")
+    p_h, p_v = pair(padding, "padding", minimum=0)
+    full_h, full_v = (M_h - 1) * s_h + K_h, (M_v - 1) * s_v + K_v
+    out_h, out_v = full_h - 2 * p_h, full_v - 2 * p_v
+    if out_h < 1 or out_v < 1:
+        raise ValueError(f"padding {padding!r} removes the whole {full_h} × {full_v} result: no output")
+    positions = _figure_positions(positions, [(0, 0), (M_h - 1, M_v - 1)], (M_h, M_v), "input")
+    # How many input pixels write to each cell of the full result.
+    writes = np.zeros((full_h, full_v), dtype=int)
+    for i in range(M_h):
+        for k in range(M_v):
+            writes[i * s_h : i * s_h + K_h, k * s_v : k * s_v + K_v] += 1
+    shade = plt.get_cmap("Blues")
+    width = M_v + 1.5 + full_v
+    fig, axes = plt.subplots(1, len(positions), figsize=(min(16, 0.32 * width * len(positions) + 0.6),
+                                                         0.32 * max(M_h, full_h) + 1.2), squeeze=False)
+    for ax, (i, k) in zip(axes[0], positions):
+        for r in range(M_h):
+            for c in range(M_v):
+                ax.add_patch(Rectangle((c, r), 1, 1, facecolor="C2" if (r, c) == (i, k) else "#f4fbf4",
+                                       edgecolor="0.55", lw=0.5))
+        x0 = M_v + 1.5
+        for r in range(full_h):
+            for c in range(full_v):
+                cut = r < p_h or r >= full_h - p_h or c < p_v or c >= full_v - p_v
+                color = "0.85" if cut else shade(0.15 + 0.7 * writes[r, c] / writes.max())
+                ax.add_patch(Rectangle((x0 + c, r), 1, 1, facecolor=color, edgecolor="0.55", lw=0.5))
+                if not cut:
+                    ax.text(x0 + c + 0.5, r + 0.5, str(writes[r, c]), ha="center", va="center", fontsize=7)
+        ax.add_patch(Rectangle((x0 + k * s_v, i * s_h), K_v, K_h, facecolor="C3", alpha=0.35, edgecolor="C3", lw=2))
+        ax.set_xlim(-0.2, x0 + full_v + 0.2)
+        ax.set_ylim(max(M_h, full_h) + 0.2, -0.2)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(f"input pixel ({i}, {k}) → rows {i * s_h}–{i * s_h + K_h - 1}, "
+                     f"columns {k * s_v}–{k * s_v + K_v - 1}")
+    fig.suptitle(f"input {M_h} × {M_v}, kernel {K_h} × {K_v}, stride ({s_h}, {s_v}), padding ({p_h}, {p_v}) → "
+                 f"output {out_h} × {out_v}; numbers: input pixels writing to each cell", fontsize=10)
     fig.tight_layout()
     return fig
