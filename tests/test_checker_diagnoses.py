@@ -262,6 +262,64 @@ CASES.update({  # 6.4.6, what the inner layers learn
 })
 
 
+def iou_union_twice(a, b):
+    (xa, ya, ha, wa), (xb, yb, hb, wb) = a, b
+    ix = max(0, min(xa + wa, xb + wb) - max(xa, xb))
+    iy = max(0, min(ya + ha, yb + hb) - max(ya, yb))
+    return ix * iy / (ha * wa + hb * wb)
+
+
+def loc_loss_no_gamma(logits, boxes, labels, target, gamma):
+    z = logits - logits.max(1, keepdims=True)
+    ce = -(z - np.log(np.exp(z).sum(1, keepdims=True)))[np.arange(len(labels)), labels]
+    has = labels != 0
+    se = np.zeros(len(labels))
+    se[has] = ((boxes[has] - target[has]) ** 2).sum(1)
+    return np.mean(ce + se)
+
+
+def residual_plain(x, W1, W2):
+    import torch.nn.functional as F
+    x, W1, W2 = (torch.as_tensor(a) for a in (x, W1, W2))
+    return F.relu(F.conv2d(F.relu(F.conv2d(x, W1, padding=1)), W2, padding=1)).numpy()
+
+
+def triplet_no_clip(a, s, d, margin):
+    return (((a - s) ** 2).sum(1) - ((a - d) ** 2).sum(1) + margin).mean()
+
+
+CASES.update({  # 6.5 landmark networks and 6.6 beyond classification
+    "check_inception_channels": [  # the slip of the chapter's text on Figure 6.13
+        (lambda: exercises.check_inception_channels(416, 192, 64, 96, 128, 16, 32, 32), r"pooling path with 192"),
+    ],
+    "check_inception_params": [  # forgotten biases
+        (lambda: exercises.check_inception_params(163_328, 192, 64, 96, 128, 16, 32, 32), r"leaves out the biases"),
+    ],
+    "check_residual_forward": [  # the missing shortcut
+        (lambda: exercises.check_residual_forward(residual_plain), r"shortcut is missing"),
+    ],
+    "check_resnet_depth": [  # stem and dense layer left out
+        (lambda: exercises.check_resnet_depth(54, 9), r"leaves out the stem"),
+    ],
+    "check_compound_scaling": [  # depth and width swapped
+        (lambda: exercises.check_compound_scaling((1.1 ** 3, 1.2 ** 3, 1.15 ** 3), 3), r"depth and width are swapped"),
+    ],
+    "check_iou": [  # the intersection counted twice in the union
+        (lambda: exercises.check_iou(iou_union_twice), r"sum of the areas"),
+    ],
+    "check_localization_loss": [  # gamma left out
+        (lambda: exercises.check_localization_loss(loc_loss_no_gamma), r"gamma was left out"),
+    ],
+    "check_triplet_loss": [  # the max(., 0) left out
+        (lambda: exercises.check_triplet_loss(triplet_no_clip), r"max\(\., 0\) was left out"),
+    ],
+    "check_verification_accuracy": [  # the inequality the wrong way round
+        (lambda: exercises.check_verification_accuracy(lambda d, s, t: np.mean((d > t) == (s == 1))),
+         r"inequality points the wrong way"),
+    ],
+})
+
+
 def frozen_linear():
     net = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
     net[0].requires_grad_(False)
