@@ -134,8 +134,21 @@ def test_top_activations_match_brute_force(n, data):
     order = sorted(range(n), key=lambda i: (-best[i], i))[:k]
     expected = [(i, divmod(int(where[i]), maps.shape[2]), float(best[i])) for i in order]
     got = inner.top_activations(net, layer, channel, x, k=k, batch_size=batch_size)
-    assert [(i, p) for i, p, _ in got] == [(i, p) for i, p, _ in expected]
-    np.testing.assert_allclose([v for *_, v in got], [v for *_, v in expected], rtol=1e-6)
+    np.testing.assert_allclose([v for *_, v in got], [v for *_, v in expected], rtol=1e-5, atol=1e-6)
+    for i, (r, c), v in got:  # each entry is its image's maximum, at a place where the map reaches it
+        assert v == pytest.approx(best[i], rel=1e-5, abs=1e-6)
+        assert maps[i, r, c] == pytest.approx(best[i], rel=1e-5, abs=1e-6)
+    if not integers:  # no ties: the same images and positions, in the same order
+        assert [(i, p) for i, p, _ in got] == [(i, p) for i, p, _ in expected]
+
+
+def test_top_activations_break_ties_by_index_and_position():
+    x = torch.zeros(6, 1, 3, 4)
+    x[[1, 4, 5], 0, 2, 1] = 2.0
+    x[[1, 4], 0, 0, 3] = 2.0  # a tie inside images 1 and 4 too: the first position in row-major order wins
+    x[2, 0, 1, 1] = 3.0
+    got = inner.top_activations(torch.nn.Sequential(torch.nn.Identity()), "0", 0, x, k=4, batch_size=2)
+    assert got == [(2, (1, 1), 3.0), (1, (0, 3), 2.0), (4, (0, 3), 2.0), (5, (2, 1), 2.0)]
 
 
 def test_top_activations_stream_datasets_in_batches():
