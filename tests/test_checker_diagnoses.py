@@ -320,6 +320,43 @@ CASES.update({  # 6.5 landmark networks and 6.6 beyond classification
 })
 
 
+def top_images_by_mean(acts, k):  # ex-6-4-6-top-images ranked by the mean, not eta = the maximum
+    flat = acts.reshape(len(acts), -1)
+    order = np.argsort(-flat.mean(axis=1), kind="stable")[:k]
+    return [(int(n), divmod(int(flat[n].argmax()), acts.shape[2]), float(flat[n].max())) for n in order]
+
+
+def occlusion_raw_scores(score, image, patch, stride, fill):  # ex-6-4-6-occlusion without the intact score
+    H, W = image.shape[1:]
+    out = np.zeros(((H - patch) // stride + 1, (W - patch) // stride + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            covered = image.copy()
+            covered[:, i * stride:i * stride + patch, j * stride:j * stride + patch] = fill
+            out[i, j] = score(covered)
+    return out
+
+
+CASES.update({  # 6.4.6 inner layers
+    "check_receptive_field_box": [  # not clipped to the image; exclusive ends
+        (lambda: exercises.check_receptive_field_box((-2, 12, 15, 29), models.lenet5(), "features.relu2", (0, 7),
+                                                     (1, 28, 28)), r"clip it"),
+        (lambda: exercises.check_receptive_field_box((8, 12, 22, 26), models.lenet5(), "features.relu2", (5, 7),
+                                                     (1, 28, 28)), r"one pixel too far"),
+    ],
+    "check_top_images": [  # ranked by the mean instead of the maximum over positions
+        (lambda: exercises.check_top_images(top_images_by_mean), r"mean activation"),
+    ],
+    "check_relu_backward": [  # backpropagation's rule where the deconvnet's is asked
+        (lambda: exercises.check_relu_backward(lambda x, g: g * (x > 0)), r"implemented backpropagation"),
+        (lambda: exercises.check_relu_backward(lambda x, g: np.maximum(g, 0), rule="guided"), r"the deconvnet"),
+    ],
+    "check_occlusion": [  # the scores themselves, not their change
+        (lambda: exercises.check_occlusion(occlusion_raw_scores), r"subtract the score of the intact image"),
+    ],
+})
+
+
 def frozen_linear():
     net = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
     net[0].requires_grad_(False)
