@@ -1,6 +1,6 @@
 """The classroom edition: student notebooks without solutions, and an autograder.
 
-Two commands (``python -m cnnlib.classroom --help``):
+Three commands (``python -m cnnlib.classroom --help``):
 
 ``student``
     writes a student edition of every notebook under ``chapters/`` to ``_build/student/``
@@ -9,6 +9,8 @@ Two commands (``python -m cnnlib.classroom --help``):
     between its ``solution-start`` and ``solution-end`` directives, code and text) is replaced
     by one *stub cell* derived from the solution by :func:`derive_stub`; the rest of the page
     is unchanged.
+``list``
+    prints each page's exercises, graded (the solution calls a checker) or not.
 ``grade PATH... [--csv results.csv] [--timeout SECONDS]``
     executes each notebook (or every notebook in a folder) in a fresh kernel with a time
     limit per notebook and writes one row per notebook and exercise label: ``passed``,
@@ -734,6 +736,8 @@ def main(argv=None) -> int:
     st = sub.add_parser("student", help="write the student edition of the notebooks")
     st.add_argument("--source", default=str(CHAPTERS), help="folder of instructor notebooks (default: chapters/)")
     st.add_argument("--out", default=str(STUDENT_DIR), help="where to write it (default: _build/student/)")
+    ls = sub.add_parser("list", help="list each page's exercises, graded (with a checker) or not")
+    ls.add_argument("--source", default=str(CHAPTERS), help="folder of instructor notebooks (default: chapters/)")
     gr = sub.add_parser("grade", help="execute notebooks and grade their exercises")
     gr.add_argument("paths", nargs="+", help="notebooks, or folders of notebooks")
     gr.add_argument("--csv", help="write one row per notebook and exercise to this CSV file")
@@ -742,6 +746,16 @@ def main(argv=None) -> int:
     if args.command == "student":
         written = write_student_edition(args.source, args.out)
         print(f"wrote {len(written)} student notebooks to {args.out}")
+        return 0
+    if args.command == "list":
+        rows = exercise_table(args.source)
+        for row in rows:
+            print(f"{row['page']}  ({row['title']})")
+            print("  graded:   " + (", ".join(row["graded"]) or "none"))
+            print("  ungraded: " + (", ".join(row["ungraded"]) or "none"))
+        n_graded = sum(len(r["graded"]) for r in rows)
+        print(f"{len(rows)} pages, {n_graded + sum(len(r['ungraded']) for r in rows)} exercises, "
+              f"{n_graded} graded by a checker")
         return 0
     rows = grade(args.paths, args.csv, args.timeout)
     passed, graded = score(rows)

@@ -417,6 +417,21 @@ def test_command_line_student(tmp_path):
     assert len(stub) == 1 and "(24, 24), (24, 24)" not in stub[0].source and "answer = ..." in stub[0].source
 
 
+def test_command_line_list():
+    result = subprocess.run([sys.executable, "-m", "cnnlib.classroom", "list"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "ex-6-2-0-convolve-loop" in result.stdout and "graded by a checker" in result.stdout
+
+
+def test_instructors_page_shows_the_real_stub():
+    """The example stub on instructors.md is what derive_stub makes of that solution today."""
+    text = (ROOT / "instructors.md").read_text(encoding="utf-8")
+    shown = re.search(r"```python\n(# ex-6-2-0-convolve-loop:.*?)\n```", text, re.S).group(1)
+    ex = next(e for e in classroom.exercises_in(nbformat.read(SAMPLE, as_version=4))
+              if e.label == "ex-6-2-0-convolve-loop")
+    assert shown == classroom.derive_stub(ex.solution_code, ex.label).source
+
+
 def test_makefile_has_a_student_target():
     text = (ROOT / "Makefile").read_text()
     assert re.search(r"^student:.*\n\t.*cnnlib\.classroom student", text, re.M), "make student is missing"
