@@ -16,6 +16,7 @@ One module per concept of Chapter 6 ("Convolutional Neural Networks") of
 ``inner``      inside a trained network: top activations, receptive-field boxes, deconvnet, occlusion (6.4.6)
 ``losses``     localization loss, triplet loss (6.6)
 ``metrics``    IoU, segmentation and verification scores (6.6)
+``mtcnn``      a real pretrained face localizer with landmarks (MTCNN weights) (6.6)
 ``widgets``    interactive explorers, each with a static figure
 ``exercises``  checkers that give students feedback
 
