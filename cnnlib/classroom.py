@@ -65,7 +65,7 @@ import nbformat
 
 
 __all__ = ["Exercise", "Stub", "exercises_in", "derive_stub", "student_notebook", "write_student_edition", "exercise_table",
-           "grade_notebook", "grade", "GradeRow", "main", "ROOT", "STUDENT_DIR"]
+           "grade_notebook", "grade", "score", "GradeRow", "main", "ROOT", "CHAPTERS", "STUDENT_DIR", "STUB_TAG"]
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 STUDENT_DIR = ROOT / "_build" / "student"
