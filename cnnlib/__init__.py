@@ -19,6 +19,7 @@ One module per concept of Chapter 6 ("Convolutional Neural Networks") of
 ``mtcnn``      a real pretrained face localizer with landmarks (MTCNN weights) (6.6)
 ``widgets``    interactive explorers, each with a static figure
 ``exercises``  checkers that give students feedback
+``classroom``  student notebooks without solutions and the autograder (``python -m cnnlib.classroom``)
 
 Modules are imported explicitly (``from cnnlib import conv``); importing ``cnnlib``
 never touches the network and does not import torch.
