@@ -364,9 +364,14 @@ def receptive_field_box(model: nn.Module, layer, position, input_shape) -> tuple
     -----
     The field of unit ``(i, j)`` is centred at ``start + (i, j) * jump`` and is ``size``
     pixels wide, with ``start``, ``jump`` and ``size`` from
-    :func:`cnnlib.shapes.receptive_field`; the part that falls in the padding is cut off.
-    This is an upper bound of what can matter: with max pooling, only some of these pixels
-    affect the activation for a given input.
+    :func:`cnnlib.shapes.receptive_field`. That formula ignores the edges of the maps in
+    between: a window of a later layer can reach past the end of an earlier map (into its
+    padding, or into rows a strided layer never read). So the box is found layer by layer
+    instead, going back from the unit: a layer with effective kernel ``K'``, stride ``s`` and
+    padding ``p`` reads rows ``a s - p`` to ``b s - p + K' - 1`` of its input for output rows
+    ``a`` to ``b``, and those are cut to the rows that input has. Inside the image the two
+    agree. With max pooling, only some of these pixels affect the activation for a given
+    input; the box holds every pixel that can.
 
     Examples
     --------
@@ -393,8 +398,15 @@ def receptive_field_box(model: nn.Module, layer, position, input_shape) -> tuple
     if r >= h or c >= w:
         raise ValueError(f"position must lie on the {(h, w)} map of layer {name!r} "
                          f"(rows 0..{h - 1}, columns 0..{w - 1}), got {(r, c)}")
-    (top, bottom), (left, right) = row.bounds(r, c)
-    return max(top, 0), max(left, 0), min(bottom, H - 1), min(right, W - 1)
+    lo, hi = [r, c], [r, c]  # rows and columns of the current map that matter
+    for i in range(len(leaves), 0, -1):  # back from the unit to the input, one layer at a time
+        leaf = leaves[i - 1]
+        if isinstance(leaf, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            K_eff, s, p = shapes.layer_geometry(leaf)
+            size_in = rows[i - 1].output_size
+            lo = [max(a * s_ - p_, 0) for a, s_, p_ in zip(lo, s, p)]
+            hi = [min(b * s_ - p_ + k - 1, m - 1) for b, s_, p_, k, m in zip(hi, s, p, K_eff, size_in)]
+    return lo[0], lo[1], hi[0], hi[1]
 
 
 # --------------------------------------------------------------------------- deconvnet

@@ -235,6 +235,38 @@ from dataclasses import dataclass  # noqa: E402
 from ._tables import render_html, render_markdown, render_text  # noqa: E402
 
 
+def layer_geometry(layer):
+    """Effective kernel, stride and padding before the first row/column of a Conv2d or 2-D pooling layer.
+
+    Returns
+    -------
+    (K_eff, stride, padding) : three lists of two ints (rows, columns)
+        ``K_eff = d (K - 1) + 1`` with the dilation d; ``padding`` is what comes before the
+        first row (column): PyTorch's per-side padding, or for ``padding="same"`` the smaller
+        half ``(K_eff - 1) // 2`` (PyTorch puts the extra zero after).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> layer_geometry(nn.Conv2d(1, 1, 3, stride=2, padding=1, dilation=2))
+    ([5, 5], [2, 2], [1, 1])
+    >>> layer_geometry(nn.MaxPool2d(2))
+    ([2, 2], [2, 2], [0, 0])
+    """
+    K = pair(layer.kernel_size, "kernel_size")
+    s = pair(layer.stride if layer.stride is not None else layer.kernel_size, "stride")
+    d = pair(getattr(layer, "dilation", 1), "dilation")
+    K_eff = [d_ * (k - 1) + 1 for d_, k in zip(d, K)]
+    padding = layer.padding
+    if padding == "valid":
+        padding = 0
+    if padding == "same":  # PyTorch puts the smaller half before, the extra one after
+        p = [(k - 1) // 2 for k in K_eff]
+    else:
+        p = list(pair(padding, "padding", minimum=0))
+    return K_eff, list(s), p
+
+
 @dataclass(frozen=True)
 class FieldRow:
     """Geometry of one layer's output: see :func:`receptive_field`.
@@ -376,18 +408,10 @@ def receptive_field(model, input_shape) -> ReceptiveFields:
         if isinstance(layer, (nn.Flatten, nn.Linear, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
             break
         if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            K = pair(layer.kernel_size, "kernel_size")
-            s = pair(layer.stride if layer.stride is not None else layer.kernel_size, "stride")
-            d = pair(getattr(layer, "dilation", 1), "dilation")
-            K_eff = [d_ * (k - 1) + 1 for d_, k in zip(d, K)]
-            padding = layer.padding
-            if padding == "valid":
-                padding = 0
-            if padding == "same":  # PyTorch puts the smaller half before, the extra one after
-                p = [(k - 1) // 2 for k in K_eff]
+            K_eff, s, p = layer_geometry(layer)
+            if layer.padding == "same":
                 size = list(M)
             else:
-                p = list(pair(padding, "padding", minimum=0))
                 ceil = getattr(layer, "ceil_mode", False)
                 size = []
                 for m, k, s_, p_ in zip(M, K_eff, s, p):

@@ -37,6 +37,19 @@ def _has_gaps(layers):
 
 
 # --------------------------------------------------------------------------- receptive_field_box
+def test_box_stops_at_the_edges_of_the_maps_in_between():
+    """A later window that reaches past an earlier map's edge adds no pixels (found by hypothesis in CI).
+
+    12 x 12 -> pool 2 -> 6 x 6 -> pool 3, stride 2 -> 2 x 2 (row 5 of the 6 x 6 map is never read)
+    -> pool 4, stride 1, padding 1 -> 1 x 1. The field formula says rows 0..11; only 0..9 matter.
+    """
+    layers = [nn.MaxPool2d(2), nn.MaxPool2d(3, 2), nn.MaxPool2d(4, 1, 1)]
+    x = torch.ones(1, 1, 12, 12, dtype=torch.float64, requires_grad=True)
+    _oracle_model(layers)(x)[0, 0, 0, 0].backward()
+    assert tuple(int(v) for v in _support_box(x.grad[0, 0].numpy())) == (0, 0, 9, 9)
+    assert inner.receptive_field_box(nn.Sequential(*layers), "2", (0, 0), (1, 12, 12)) == (0, 0, 9, 9)
+
+
 @settings(max_examples=60, deadline=None)
 @given(stack(), st.integers(12, 40), st.integers(12, 40), st.data())
 def test_box_contains_the_gradient_support_and_is_tight(layers, H, W, data):
