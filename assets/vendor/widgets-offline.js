@@ -12,6 +12,14 @@
       anywidget: here + "anywidget/index",
       // embed-amd.js finds its fonts relative to this module's URL.
       "@jupyter-widgets/html-manager/dist": here + "html-manager",
+      // embed-amd.js also defines these modules by name; each bundle puts its fonts next to
+      // its own module URL, which without a path would be <page folder>/@jupyter-widgets/
+      // (fonts then 404 at random, whenever an icon is drawn). The files are never fetched.
+      "@jupyter-widgets/base": here + "html-manager/base",
+      "@jupyter-widgets/base7": here + "html-manager/base7",
+      "@jupyter-widgets/controls": here + "html-manager/controls",
+      "@jupyter-widgets/controls7": here + "html-manager/controls7",
+      "@jupyter-widgets/html-manager": here + "html-manager/html-manager",
     },
   });
   window.__jupyter_widgets_assets_path__ = here + "html-manager/";
