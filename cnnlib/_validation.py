@@ -18,6 +18,7 @@ __all__ = [
     "pair",
     "check_choice",
     "check_kernel_fits",
+    "check_bool",
 ]
 
 
@@ -168,3 +169,18 @@ def as_float_array(value, name: str, *, ndim: int | Sequence[int] | None = None)
     """
     arr = as_array(value, name, ndim=ndim, dtype=None)
     return arr if np.issubdtype(arr.dtype, np.inexact) else arr.astype(float)
+
+
+def check_bool(value, name: str) -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (a NumPy bool too), else raise ``TypeError``.
+
+    >>> check_bool(True, "flip")
+    True
+    >>> check_bool(1, "flip")
+    Traceback (most recent call last):
+    ...
+    TypeError: flip must be True or False, got int 1
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
