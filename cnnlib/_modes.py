@@ -27,8 +27,7 @@ def eval_mode(model: nn.Module):
     --------
     >>> from torch import nn
     >>> net = nn.Sequential(nn.BatchNorm1d(3), nn.Linear(3, 2))
-    >>> net[0].eval()   # frozen batch norm, the rest training
-    BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+    >>> _ = net[0].eval()   # frozen batch norm, the rest training
     >>> with eval_mode(net):
     ...     print(net.training, net[0].training, net[1].training)
     False False False

@@ -1,4 +1,4 @@
-"""cnnlib.mtcnn: the MTCNN networks (shapes, sliding-window property), NMS, and detection on a real photograph."""
+"""cnnlib.models.mtcnn: the MTCNN networks (shapes, sliding-window property), NMS, and detection on a real photograph."""
 import numpy as np
 import pytest
 import skimage.data
@@ -6,7 +6,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnnlib import metrics, mtcnn
+from cnnlib import metrics
+from cnnlib.models import mtcnn
 
 needs_weights = pytest.mark.skipif(not mtcnn.available(), reason="facenet-pytorch's MTCNN weight files are not installed")
 

@@ -72,7 +72,7 @@ def test_architecture_and_torchvision_names():
         part, block, rest = key.split(".", 2)
         fake[f"features.{tv_index[block]}.{rest}" if part == "features" else f"classifier.1.{rest}"] = value
     assert len(order) == 9
-    renamed = models._rename_torchvision(fake)
+    renamed = models.pretrained._rename_torchvision(fake)
     assert renamed.keys() == ours.keys()
     assert all(renamed[k] is ours[k] for k in ours)
 

@@ -11,7 +11,7 @@ from torch import nn
 
 matplotlib.use("Agg")
 
-from cnnlib import train  # noqa: E402
+from cnnlib import models, train  # noqa: E402
 from cnnlib.data import ImageDataset  # noqa: E402
 
 torch.set_num_threads(1)
@@ -228,7 +228,7 @@ def test_quick_run_follows_the_device(monkeypatch, capsys):
     assert "QUICK = True: the quick run (training on cpu; set CNNBOOK_QUICK=0 for the full run)." in capsys.readouterr().out
     assert train.quick_run("cuda") is False  # a torch.device of type cuda, even on a machine without one
     assert "QUICK = False: the full run (training on cuda; set CNNBOOK_QUICK=1 for the quick run)." in capsys.readouterr().out
-    monkeypatch.setattr(train, "get_device", lambda: torch.device("cuda"))
+    monkeypatch.setattr(train.device, "get_device", lambda: torch.device("cuda"))
     assert train.quick_run(verbose=False) is False
 
 
@@ -293,10 +293,10 @@ def test_cached_fit_errors(tmp_path):
 
 
 def test_lenet5_recipe_is_the_pages_settings():
-    quick, full = train.lenet5_recipe(True), train.lenet5_recipe(False)
-    assert quick == dict(train.LENET5_SETTINGS, epochs=10) and full["epochs"] == 15
+    quick, full = models.lenet5_recipe(True), models.lenet5_recipe(False)
+    assert quick == dict(models.LENET5_SETTINGS, epochs=10) and full["epochs"] == 15
     with pytest.raises(TypeError, match="quick must be True or False"):
-        train.lenet5_recipe("yes")
+        models.lenet5_recipe("yes")
 
 
 # --------------------------------------------------------------------------- the CUDA-graph step
@@ -310,15 +310,15 @@ def test_cuda_graph_falls_back_on_cpu_and_says_why_when_required():
 
 def test_cuda_graph_conditions():
     cuda = torch.device("cuda")
-    assert train._use_cuda_graph(None, cuda, True, "adamw", torch.bfloat16, 100, 10)
-    assert not train._use_cuda_graph(False, cuda, True, "adamw", torch.bfloat16, 100, 10)
+    assert train._cuda_graph.cuda_graph_possible(None, cuda, True, "adamw", torch.bfloat16, 100, 10)
+    assert not train._cuda_graph.cuda_graph_possible(False, cuda, True, "adamw", torch.bfloat16, 100, 10)
     for args, reason in [((cuda, False, "adam", None, 100, 10), "do not fit in GPU memory"),
                          ((cuda, True, "sgd", None, 100, 10), "only the 'adam' and 'adamw'"),
                          ((cuda, True, "adam", torch.float16, 100, 10), "float16 needs a gradient scaler"),
                          ((cuda, True, "adam", None, 5, 10), r"fewer examples \(5\) than one mini-batch \(10\)")]:
-        assert not train._use_cuda_graph(None, *args)
+        assert not train._cuda_graph.cuda_graph_possible(None, *args)
         with pytest.raises(ValueError, match=reason):
-            train._use_cuda_graph(True, *args)
+            train._cuda_graph.cuda_graph_possible(True, *args)
 
 
 @given(st.floats(1e-4, 1.0), st.integers(2, 300))
@@ -334,7 +334,7 @@ def test_onecycle_rates_follow_the_eager_schedule(lr, total):
         opt.step()
         if i < total - 1:
             sched.step()
-    assert train._onecycle_rates(lr, total) == pytest.approx(expected, rel=1e-12, abs=0)
+    assert train._cuda_graph.onecycle_rates(lr, total) == pytest.approx(expected, rel=1e-12, abs=0)
 
 
 @pytest.mark.gpu
@@ -351,3 +351,46 @@ def test_cuda_graph_step_trains_like_the_eager_step(schedule):
     assert hg.val_accuracy[-1] > 0.95 and he.val_accuracy[-1] > 0.95
     assert hg.train_loss[-1] < hg.train_loss[0]
     assert hg.n_train == 512 and hg.lr[-1] == pytest.approx(he.lr[-1], rel=1e-3)
+
+
+def test_evaluate_restores_each_submodules_mode():
+    """A backbone with frozen batch norm (features.eval()) stays in eval mode after evaluate/predict."""
+    net = nn.Sequential(nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4)), nn.Linear(4, 2))
+    net.train()
+    net[0].eval()  # frozen batch-norm statistics, the head training
+    X, y = torch.randn(8, 2), torch.randint(0, 2, (8,))
+    train.evaluate(net, (X, y))
+    train.predict(net, X)
+    assert net.training and net[1].training
+    assert not net[0].training and not net[0][1].training
+
+
+def test_fit_with_a_loss_fn_regression():
+    """fit(loss_fn=...) trains on float targets (a box, say); the accuracy is then nan."""
+    torch.manual_seed(0)
+    X = torch.randn(64, 3)
+    Y = X @ torch.tensor([[1.0, -2.0], [0.5, 0.0], [0.0, 3.0]])
+    model = nn.Linear(3, 2)
+    h = train.fit(model, (X, Y), (X, Y), epochs=30, batch_size=16, lr=0.05, device="cpu", progress=False,
+                  loss_fn=nn.MSELoss())
+    assert h.train_loss[-1] < 0.05 * h.train_loss[0]
+    assert math.isnan(h.train_accuracy[-1]) and math.isnan(h.val_accuracy[-1])
+    assert train.evaluate(model, (X, Y), loss_fn=nn.MSELoss())["loss"] == pytest.approx(h.val_loss[-1])
+
+
+def test_fit_with_a_loss_fn_per_pixel_accuracy():
+    """Segmentation-shaped outputs (N, K, H, W) against masks (N, H, W): accuracy is per pixel."""
+    torch.manual_seed(0)
+    X = torch.randn(16, 1, 4, 4)
+    masks = (X[:, 0] > 0).long()
+    model = nn.Conv2d(1, 2, 1)
+    h = train.fit(model, (X, masks), epochs=40, batch_size=8, lr=0.1, device="cpu", progress=False,
+                  loss_fn=nn.CrossEntropyLoss())
+    assert h.train_accuracy[-1] > 0.95
+    assert train.evaluate(model, (X, masks), loss_fn=nn.CrossEntropyLoss())["accuracy"] > 0.95
+
+
+def test_fit_rejects_a_loss_fn_that_is_not_callable():
+    with pytest.raises(TypeError, match="loss_fn must be a function"):
+        train.fit(nn.Linear(2, 2), (torch.randn(4, 2), torch.zeros(4, dtype=torch.long)), loss_fn="mse",
+                  device="cpu", progress=False)

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validation import as_array, check_choice
+from .._validation import as_array, check_choice
 
 __all__ = ["PNet", "RNet", "ONet", "weights_path", "available", "load_mtcnn", "nms", "detect_faces"]
 

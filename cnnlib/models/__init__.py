@@ -1,0 +1,29 @@
+"""The book's networks, one module per kind (Sections 6.4–6.6).
+
+``from cnnlib import models`` gives every public name of the modules below, so that pages
+write ``models.lenet5()``, ``models.resnet(18)`` or ``models.squeezenet1_1(pretrained=True)``.
+
+==============  ====================================================================  =========
+module          what it holds                                                         section
+==============  ====================================================================  =========
+``classic``     :func:`lenet5`, :func:`vgg`, :func:`vgg19`, :func:`convolutionalize`  6.4
+``blocks``      :class:`Fire`, :class:`InceptionModule`, :class:`ResidualBlock`,      6.4–6.5
+                :class:`SqueezeExcitation`, :class:`MBConv`
+``landmarks``   :func:`alexnet`, :func:`googlenet`, :func:`resnet`,                   6.5
+                :func:`efficientnet`, :func:`compound_scaling`
+``tasks``       :func:`localizer`, :class:`Segmenter`, :class:`SiameseNetwork`        6.6
+``pretrained``  :func:`squeezenet1_1`, :func:`efficientnet_lite0`,                    6.4–6.5
+                :func:`trained_lenet5`, :func:`imagenet_class_names`, input rules
+``mtcnn``       MTCNN's three networks and its face detector (not re-exported:        6.6
+                ``from cnnlib.models import mtcnn``)
+==============  ====================================================================  =========
+"""
+from . import blocks, classic, landmarks, pretrained, tasks
+from .blocks import Fire, InceptionModule, MBConv, ResidualBlock, SqueezeExcitation
+from .classic import *  # noqa: F401,F403
+from .landmarks import *  # noqa: F401,F403
+from .pretrained import *  # noqa: F401,F403
+from .tasks import *  # noqa: F401,F403
+
+__all__ = (classic.__all__ + ["Fire", "InceptionModule", "ResidualBlock", "SqueezeExcitation", "MBConv"]
+           + landmarks.__all__ + tasks.__all__ + pretrained.__all__)

@@ -1,0 +1,236 @@
+"""Networks for the tasks beyond classification of Section 6.6.
+
+:func:`localizer` (class and box), :class:`Segmenter` (a class per pixel) and
+:class:`SiameseNetwork` (an embedding and a comparison head for verification).
+
+References
+----------
+B. Liquet, S. Moka and Y. Nazarathy, *Mathematical Engineering of Deep Learning*,
+Chapter 6, Section 6.6 (Eqs. (6.26)–(6.28), Figures 6.16–6.17).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from .._validation import check_bool, pair, positive_int
+
+__all__ = ["SiameseNetwork", "localizer", "Segmenter"]
+
+
+class SiameseNetwork(nn.Module):
+    """A shared convolutional embedding :math:`f_\\theta` and a logistic comparison head :math:`f^c_{\\theta_c}`.
+
+    The siamese network of Section 6.6 (Figure 6.17 of the chapter): the *same* network,
+    with the same parameters, embeds both images of a pair, and a small comparison network
+    turns the two embeddings into the probability that they show the same identity.
+
+    ==========  ==========================================  ==================
+    name        layer                                       output shape
+    ==========  ==========================================  ==================
+    conv1       5 x 5 conv, padding 2, 16 ch, ReLU, 2x2 max  (16, 14, 14)
+    conv2       5 x 5 conv, padding 2, 32 ch, ReLU, 2x2 max  (32, 7, 7)
+    fc1         dense 1568 -> 128, ReLU                     (128,)
+    fc2         dense 128 -> embedding_dim                  (embedding_dim,)
+    ==========  ==========================================  ==================
+
+    (for 28 x 28 inputs; an adaptive average pooling to 7 x 7 before ``fc1`` lets other sizes
+    through), followed by a division by the Euclidean norm when ``normalize=True``.
+
+    Parameters
+    ----------
+    embedding_dim : int, default 16
+        Length of the embedding vectors.
+    in_channels : int, default 1
+    normalize : bool, default True
+        Put the embeddings on the unit sphere (as FaceNet does), so that squared Euclidean
+        distances lie in [0, 4] and equal twice the cosine distance.
+
+    Attributes
+    ----------
+    embedding : nn.Sequential
+        :math:`f_\\theta` without the normalization: ``features`` (conv1, conv2) then
+        ``head`` (fc1, fc2).
+    compare : nn.Linear
+        :math:`f^c_{\\theta_c}`: a logistic regression, ``embedding_dim + 1`` parameters, on the
+        elementwise absolute difference :math:`|f_\\theta(x_a) - f_\\theta(x_o)|`.
+
+    Shape
+    -----
+    - ``embed(x)``: (B, in_channels, H, W) -> (B, embedding_dim)
+    - ``forward(x_a, x_o)``: two (B, in_channels, H, W) batches -> (B,) logits of "same"
+      (``torch.sigmoid`` gives the probability)
+
+    Notes
+    -----
+    The comparison is :math:`f^c_{\\theta_c}(f_\\theta(x_a), f_\\theta(x_o))` with
+    :math:`f^c(u, v) = \\sigma(w^\\top |u - v| + b)`, a function of the difference only, so
+    it gives the same answer when the two images swap places. (The chapter writes
+    :math:`f_\\theta(x_a)` twice in that formula; the second is :math:`f_\\theta(x_o)`.) The
+    embedding can be trained with :func:`cnnlib.losses.triplet_loss`, Eq. (6.27), and the head
+    afterwards with a binary cross-entropy on labelled pairs, as the chapter suggests.
+
+    Examples
+    --------
+    >>> net = SiameseNetwork(embedding_dim=8)
+    >>> x_a, x_o = torch.zeros(5, 1, 28, 28), torch.rand(5, 1, 28, 28)
+    >>> net.embed(x_a).shape, net(x_a, x_o).shape
+    (torch.Size([5, 8]), torch.Size([5]))
+    >>> torch.allclose(net(x_a, x_o), net(x_o, x_a))
+    True
+    >>> sum(p.numel() for p in net.compare.parameters())
+    9
+    """
+
+    def __init__(self, embedding_dim: int = 16, in_channels: int = 1, *, channels=(8, 16), hidden: int = 64,
+                 normalize: bool = True):
+        super().__init__()
+        embedding_dim = positive_int(embedding_dim, "embedding_dim")
+        in_channels = positive_int(in_channels, "in_channels")
+        c1, c2 = pair(channels, "channels")
+        hidden = positive_int(hidden, "hidden")
+        check_bool(normalize, "normalize")
+        self.embedding_dim, self.normalize = embedding_dim, normalize
+        features = nn.Sequential(OrderedDict([
+            ("conv1", nn.Conv2d(in_channels, c1, 3, padding=1)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
+            ("conv2", nn.Conv2d(c1, c2, 3, padding=1)), ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)),
+            ("resize", nn.AdaptiveAvgPool2d((7, 7))),
+        ]))
+        head = nn.Sequential(OrderedDict([
+            ("flatten", nn.Flatten()), ("fc1", nn.Linear(c2 * 7 * 7, hidden)), ("relu3", nn.ReLU()),
+            ("fc2", nn.Linear(hidden, embedding_dim)),
+        ]))
+        self.embedding = nn.Sequential(OrderedDict([("features", features), ("head", head)]))
+        self.compare = nn.Linear(embedding_dim, 1)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The embedding :math:`f_\\theta(x)`, shape (B, embedding_dim) (unit length if ``normalize``)."""
+        if not isinstance(x, torch.Tensor) or x.ndim != 4:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"x must be a tensor of shape (B, C, H, W), got {got}")
+        z = self.embedding(x)
+        return nn.functional.normalize(z, dim=1) if self.normalize else z
+
+    def compare_embeddings(self, e_a: torch.Tensor, e_o: torch.Tensor) -> torch.Tensor:
+        """Logits of "same", shape (B,), from two batches of embeddings of shape (B, embedding_dim)."""
+        if e_a.shape != e_o.shape or e_a.ndim != 2 or e_a.shape[1] != self.embedding_dim:
+            raise ValueError(f"e_a and e_o must both have shape (B, {self.embedding_dim}), "
+                             f"got {tuple(e_a.shape)} and {tuple(e_o.shape)}")
+        return self.compare((e_a - e_o).abs()).squeeze(1)
+
+    def forward(self, x_a: torch.Tensor, x_o: torch.Tensor) -> torch.Tensor:
+        """Logits of "same" for the pairs (x_a[i], x_o[i]), shape (B,)."""
+        if not isinstance(x_a, torch.Tensor) or not isinstance(x_o, torch.Tensor) or x_a.shape != x_o.shape:
+            raise ValueError(f"x_a and x_o must be tensors of the same shape (B, C, H, W), got "
+                             f"{getattr(x_a, 'shape', type(x_a).__name__)} and {getattr(x_o, 'shape', type(x_o).__name__)}")
+        return self.compare_embeddings(self.embed(x_a), self.embed(x_o))
+
+
+def localizer(num_classes: int = 3, in_channels: int = 1, *, size: int = 32, width: int = 16) -> nn.Sequential:
+    """A small CNN whose output is the chapter's localization vector: class scores, then a box.
+
+    For the object-localization example of Section 6.6: the output of length
+    ``num_classes + 4`` is :math:`(\\text{scores of "nothing", class 1, ...}, \\hat y_x, \\hat y_y,
+    \\hat y_h, \\hat y_w)`; a softmax of the first ``num_classes`` entries gives the probabilities,
+    and the last four are the box (in the units of the training boxes). Train it with
+    :func:`cnnlib.losses.localization_loss`.
+
+    ============  ==========================================  ==========================
+    name          layer                                       output shape (S = size)
+    ============  ==========================================  ==========================
+    conv1         3 x 3 conv, padding 1, width ch, ReLU, pool  (width, S/2, S/2)
+    conv2         3 x 3 conv, padding 1, 2 width ch, ReLU, pool (2 width, S/4, S/4)
+    conv3         3 x 3 conv, padding 1, 2 width ch, ReLU       (2 width, S/4, S/4)
+    fc1, fc2      dense -> 128, ReLU, dense -> num_classes + 4  (num_classes + 4,)
+    ============  ==========================================  ==========================
+
+    Parameters
+    ----------
+    num_classes : int, default 3
+        Number of classes, "nothing" included (>= 2).
+    in_channels : int, default 1
+    size : int, default 32
+        Side of the square input images (a multiple of 4).
+    width : int, default 16
+        Channels of the first convolution.
+
+    Returns
+    -------
+    nn.Sequential
+        With blocks ``features`` and ``head``.
+
+    Examples
+    --------
+    >>> net = localizer()
+    >>> net(torch.zeros(2, 1, 32, 32)).shape  # 3 class scores + 4 box numbers
+    torch.Size([2, 7])
+    """
+    num_classes = positive_int(num_classes, "num_classes")
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2 (nothing and at least one object), got {num_classes}")
+    in_channels, size, width = (positive_int(v, n) for v, n in ((in_channels, "in_channels"), (size, "size"), (width, "width")))
+    if size % 4:
+        raise ValueError(f"size must be a multiple of 4 (two 2 x 2 poolings), got {size}")
+    features = nn.Sequential(OrderedDict([
+        ("conv1", nn.Conv2d(in_channels, width, 3, padding=1)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
+        ("conv2", nn.Conv2d(width, 2 * width, 3, padding=1)), ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)),
+        ("conv3", nn.Conv2d(2 * width, 2 * width, 3, padding=1)), ("relu3", nn.ReLU()),
+    ]))
+    head = nn.Sequential(OrderedDict([
+        ("flatten", nn.Flatten()), ("fc1", nn.Linear(2 * width * (size // 4) ** 2, 128)), ("relu4", nn.ReLU()),
+        ("fc2", nn.Linear(128, num_classes + 4)),
+    ]))
+    return nn.Sequential(OrderedDict([("features", features), ("head", head)]))
+
+
+class Segmenter(nn.Module):
+    """A small fully convolutional network for semantic segmentation: one class score vector per pixel.
+
+    Three paths meet in a 1 x 1 convolution (Section 6.4's pointwise layer), which classifies
+    every pixel from the features found there:
+
+    - ``fine``: a 3 x 3 convolution at full resolution (where the edges are);
+    - ``coarse``: pooling twice and two more convolutions (the last dilated), so each position
+      sees about 26 x 26 input pixels, upsampled back to full size by bilinear interpolation;
+    - the largest value of each coarse channel over the whole image (a global max pooling),
+      copied to every pixel: what kind of object the image holds.
+
+    Parameters
+    ----------
+    num_classes : int, default 3
+        Classes per pixel (background included).
+    in_channels : int, default 1
+    width : int, default 16
+        Channels of the fine path; the coarse path has twice as many.
+
+    Shape
+    -----
+    (B, in_channels, H, W) -> (B, num_classes, H, W) for any H, W (no dense layer).
+
+    Examples
+    --------
+    >>> net = Segmenter()
+    >>> net(torch.zeros(2, 1, 32, 32)).shape, net(torch.zeros(1, 1, 40, 24)).shape
+    (torch.Size([2, 3, 32, 32]), torch.Size([1, 3, 40, 24]))
+    """
+
+    def __init__(self, num_classes: int = 3, in_channels: int = 1, *, width: int = 16):
+        super().__init__()
+        num_classes, in_channels, width = (positive_int(v, n) for v, n in
+                                           ((num_classes, "num_classes"), (in_channels, "in_channels"), (width, "width")))
+        self.fine = nn.Sequential(OrderedDict([("conv1", nn.Conv2d(in_channels, width, 3, padding=1)), ("relu1", nn.ReLU())]))
+        self.coarse = nn.Sequential(OrderedDict([
+            ("pool1", nn.MaxPool2d(2)), ("conv2", nn.Conv2d(width, 2 * width, 3, padding=1)), ("relu2", nn.ReLU()),
+            ("pool2", nn.MaxPool2d(2)), ("conv3", nn.Conv2d(2 * width, 2 * width, 3, padding=2, dilation=2)),
+            ("relu3", nn.ReLU()),
+        ]))
+        self.classify = nn.Conv2d(5 * width, num_classes, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fine = self.fine(x)  # (B, width, H, W)
+        coarse = self.coarse(fine)  # (B, 2 width, H/4, W/4)
+        whole = coarse.amax(dim=(2, 3), keepdim=True).expand(-1, -1, *x.shape[-2:])  # (B, 2 width, H, W)
+        coarse = nn.functional.interpolate(coarse, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return self.classify(torch.cat([fine, coarse, whole], dim=1))  # (B, num_classes, H, W)
