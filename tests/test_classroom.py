@@ -47,10 +47,61 @@ def _checker_calls(tree):
 # the checkers: "not attempted yet" instead of a crash, and the record
 
 
-def test_every_checker_is_wrapped():
-    """The wrap in cnnlib/exercises/__init__.py comes after every checker import."""
-    unwrapped = [n for n in CHECKERS if not getattr(getattr(exercises, n), "_cnnbook_graded", False)]
-    assert not unwrapped, f"checkers imported after _wrap_checkers in cnnlib/exercises/__init__.py: {unwrapped}"
+def test_every_checker_is_registered():
+    """Every public check_* (and compare_arrays) is defined with @checker: the registry holds it."""
+    from cnnlib.exercises._registry import CHECKERS as REGISTERED
+
+    unregistered = [n for n in CHECKERS if REGISTERED.get(n) is not getattr(exercises, n)]
+    assert not unregistered, f"checkers not defined with @checker (cnnlib/exercises/_registry.py): {unregistered}"
+    assert set(REGISTERED) == set(CHECKERS), "a registered checker is not exported by cnnlib.exercises"
+
+
+def _relative_imports(path, package):
+    """The sibling modules that a module of ``package`` imports (at any level, functions too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+    return found - {"__init__"}
+
+
+def test_exercises_have_no_import_circle():
+    """No module of cnnlib.exercises imports (even inside a function) one that imports it back."""
+    folder = ROOT / "cnnlib" / "exercises"
+    graph = {p.stem: _relative_imports(p, "exercises") for p in folder.glob("*.py") if p.stem != "__init__"}
+    done, path = set(), []
+
+    def visit(name):
+        assert name not in path, f"import circle: {' -> '.join(path[path.index(name):] + [name])}"
+        if name in done or name not in graph:
+            return
+        path.append(name)
+        for other in sorted(graph[name]):
+            visit(other)
+        path.pop()
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name)
+
+
+@pytest.mark.parametrize("module", sorted(p.stem for p in (ROOT / "cnnlib" / "exercises").glob("[!_]*.py")) + ["_base"])
+def test_each_exercises_module_imports_alone(module):
+    """A fresh interpreter imports each submodule first, alone, and then finds every checker registered."""
+    code = (f"import importlib; m = importlib.import_module('cnnlib.exercises.{module}'); "
+            "from cnnlib.exercises._registry import CHECKERS; "
+            "assert all(CHECKERS[n] is getattr(m, n) for n in getattr(m, '__all__', []) if n.startswith('check_'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            env=dict(os.environ, MPLBACKEND="Agg"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_feedback_has_no_side_effects():
+    """Testing a verdict for truth changes nothing: the registry marks asserted calls when they return."""
+    fb = Feedback(True, "Correct.")
+    before = dict(vars(fb))
+    assert fb and bool(fb)
+    assert vars(fb) == before
 
 
 @pytest.mark.parametrize("name", CHECKERS)
@@ -98,10 +149,16 @@ def test_solution_verdict_counts_asserted_results(tmp_path):
         assert _record.end()[0] == "wrong"
         _record.begin("ex-c")
         assert _record.end()[0] == "ungraded"
+        _record.begin("ex-d")
+        fb = exercises.check_output_shape((4, 4), (4, 4))
+        assert fb
+        exercises.check_output_shape((5, 4), (4, 4))   # a slip after the asserted call: not counted
+        assert _record.end()[0] == "passed"
     finally:
         _record.stop()
     lines = [json.loads(x) for x in record.read_text().splitlines()]
-    assert [(e["label"], e["status"]) for e in lines] == [("ex-a", "passed"), ("ex-b", "wrong"), ("ex-c", "ungraded")]
+    assert [(e["label"], e["status"]) for e in lines] == [("ex-a", "passed"), ("ex-b", "wrong"), ("ex-c", "ungraded"),
+                                                           ("ex-d", "passed")]
 
 
 def test_attempt_verdicts(capsys):
@@ -380,6 +437,16 @@ def test_crash_and_timeout_are_reported_not_fatal(tmp_path):
     assert by_nb["slow.ipynb"].status == "error" and "timed out" in by_nb["slow.ipynb"].message
     text = csv_path.read_text()
     assert text.splitlines()[0] == "notebook,exercise,status,message" and text.count("ex-t") == 3
+
+
+def test_grader_counts_what_a_notebook_solution_asserts(tmp_path):
+    """In a kernel, the asserted call decides (read from the cell's source), not the slip after it;
+    a magic line in the cell does not hide the assert."""
+    path = _tiny_notebook(tmp_path / "slip.ipynb", "%matplotlib inline\nfrom cnnlib import exercises\n"
+                          "fb = exercises.check_output_shape((2,), (2,))\nassert fb\n"
+                          "exercises.check_output_shape((3,), (2,))  # a slip shown for comparison")
+    rows = classroom.grade_notebook(path, timeout=120)
+    assert [(r.exercise, r.status) for r in rows] == [("ex-t", "passed")], rows
 
 
 def test_grade_checks_its_arguments(tmp_path):

@@ -17,8 +17,16 @@ One submodule per part of the chapter; every checker is importable from here:
 ``beyond``    6.6, IoU, the localization loss, the triplet loss (6.27), verification
 ``landmarks``  6.5, inception channels and parameters, residual blocks, ResNet depths, compound scaling
 ``inner``     6.4.6, receptive-field boxes, top activations, the deconvnet's ReLU rule, occlusion
+
+The machinery underneath, bottom up (each imports only those above it): ``_feedback``
+(:class:`Feedback`, :func:`is_unfinished`), ``_record`` (the autograder's record and
+:class:`attempt`), ``_registry`` (the ``@checker`` decorator every checker is defined with:
+"not attempted yet" for a ``...`` stub, the verdict reported to the record), ``_base``
+(shared diagnoses).
 """
-from ._base import Feedback, call_student, check_output_shape, compare_arrays
+from ._feedback import Feedback, is_unfinished
+from ._record import attempt
+from ._base import call_student, check_output_shape, compare_arrays
 from .signals import *  # noqa: F401,F403
 from .matrices import *  # noqa: F401,F403
 from .training import *  # noqa: F401,F403
@@ -28,12 +36,3 @@ from .conv_layers import *  # noqa: F401,F403
 from .beyond import *  # noqa: F401,F403
 from .inner import *  # noqa: F401,F403
 from .landmarks import *  # noqa: F401,F403
-
-# Classroom edition (cnnlib.classroom): `attempt` checks a student's answer in a student
-# notebook; every checker imported above answers "not attempted yet" for a `...` stub and
-# reports its verdict to the autograder's record. KEEP THIS LAST: checkers imported after it
-# would not be wrapped (tests/test_classroom.py checks).
-from ._record import attempt, is_unfinished  # noqa: E402
-from ._record import wrap_checkers as _wrap_checkers  # noqa: E402
-
-_wrap_checkers(globals())

@@ -1,62 +1,28 @@
-"""Shared machinery of the exercise checkers: :class:`Feedback` and array diagnosis."""
+"""Shared machinery of the exercise checkers: array and shape diagnosis, calling a student's
+function, reading a whole-number answer."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import numbers
 from typing import Callable, Mapping
 
 import numpy as np
 
+from ._feedback import Feedback, is_unfinished
+from ._registry import checker
+
 __all__ = ["Feedback", "compare_arrays", "check_output_shape", "call_student"]
 
 
-@dataclass
-class Feedback:
-    """The verdict of a checker: ``ok`` and a message for the student.
-
-    ``attempted=False`` marks an answer that is still a stub (``...``): "not attempted yet"
-    rather than wrong. :attr:`status` is ``"passed"``, ``"wrong"`` or ``"not attempted"``.
-
-    >>> Feedback(True, "Correct.")
-    ✔ Correct.
-    >>> bool(Feedback(False, "Wrong shape."))
-    False
-    >>> Feedback(False, "replace the ... with your answer.", attempted=False).status
-    'not attempted'
-    """
-
-    ok: bool
-    message: str
-    hints: list[str] = field(default_factory=list)
-    attempted: bool = True
-
-    def __bool__(self) -> bool:
-        entry = getattr(self, "_cnnbook_entry", None)
-        if entry is not None:  # a solution tested this verdict (assert): the grader counts it
-            entry["asserted"] = True
-        return bool(self.ok)
-
-    @property
-    def status(self) -> str:
-        return "passed" if self.ok else ("wrong" if self.attempted else "not attempted")
-
-    def _mark(self) -> str:
-        return "✔" if self.ok else ("✘" if self.attempted else "○")
-
-    def __str__(self) -> str:
-        mark = self._mark()
-        head = self.message if self.attempted or self.ok else f"Not attempted yet: {self.message}"
-        lines = [f"{mark} {head}"] + [f"  hint: {h}" for h in self.hints]
-        return "\n".join(lines)
-
-    __repr__ = __str__
-
-    def _repr_markdown_(self) -> str:
-        colour = "green" if self.ok else ("crimson" if self.attempted else "grey")
-        mark = self._mark()
-        if not (self.attempted or self.ok):
-            return f"<span style='color:{colour}'>**{mark}**</span> Not attempted yet: {self.message}"
-        hints = "".join(f"\n- *hint:* {h}" for h in self.hints)
-        return f"<span style='color:{colour}'>**{mark}**</span> {self.message}{hints}"
+def _as_count(answer):
+    """Return ``answer`` as an int if it is a whole number, else None."""
+    if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
+        if isinstance(answer, np.ndarray) and answer.size == 1 and np.issubdtype(answer.dtype, np.number):
+            answer = answer.item()
+        else:
+            return None
+    if not np.isfinite(answer) or float(answer) != int(answer):
+        return None
+    return int(answer)
 
 
 def _to_array(answer, what: str):
@@ -69,6 +35,7 @@ def _to_array(answer, what: str):
     return arr, None
 
 
+@checker
 def compare_arrays(answer, expected, *, what: str = "Your answer",
                    variants: Mapping[str, np.ndarray] | None = None,
                    shape_hints: Mapping[tuple, str] | None = None,
@@ -147,8 +114,6 @@ def call_student(fn: Callable, *args):
     >>> call_student(lambda x: 1 / x, 0)
     (None, ✘ Your function raised ZeroDivisionError: division by zero)
     """
-    from ._record import is_unfinished
-
     if is_unfinished(fn):
         return None, Feedback(False, "your function's body is still `...`.", attempted=False)
     try:
@@ -161,6 +126,7 @@ def call_student(fn: Callable, *args):
     return result, None
 
 
+@checker
 def check_output_shape(answer, expected, *, formula: str = "") -> Feedback:
     """Check a predicted output shape (a tuple of ints, or one int).
 

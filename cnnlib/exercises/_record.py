@@ -1,12 +1,10 @@
 """What the checkers said, per exercise: the machine-readable record behind the autograder.
 
-Nothing here changes what a reader sees. Every public checker of :mod:`cnnlib.exercises` is
-wrapped by :func:`graded`, which
-
-- answers "not attempted yet" when an argument is still a stub (``...``, a function whose
-  body is only ``...``, or a tuple/list holding one), instead of letting the checker fail on it;
-- registers the :class:`~cnnlib.exercises.Feedback` it returns with the exercise being
-  recorded, if any (see :func:`begin` and :class:`attempt`), and nowhere otherwise.
+Nothing here changes what a reader sees. Every checker is defined with the decorator
+:func:`~cnnlib.exercises._registry.checker`, which answers "not attempted yet" for a stub and
+hands the :class:`~cnnlib.exercises.Feedback` it returns to :func:`register`: it is added to
+the exercise being recorded, if any (see :func:`begin` and :class:`attempt`), and nowhere
+otherwise.
 
 A student notebook (``python -m cnnlib.classroom student``) ends each exercise with an
 :class:`attempt` block around the exercise's checker calls; :mod:`cnnlib.classroom` opens a
@@ -26,123 +24,18 @@ message; otherwise ``not attempted``.
 """
 from __future__ import annotations
 
-import dis
-import functools
+import ast
 import json
-import types
 
-import numpy as np
+from ._feedback import Feedback, is_unfinished, not_attempted
 
-__all__ = ["attempt", "graded", "is_unfinished", "start", "stop", "begin", "end", "verdict"]
+__all__ = ["attempt", "register", "recording_solution", "parse_solution", "is_checker_call", "checker_calls",
+           "asserted_calls",
+           "start", "stop", "begin", "end", "verdict"]
 
 STATUSES = ("passed", "wrong", "not attempted", "error", "ungraded")
 
 _state = {"path": None, "collector": None}
-
-
-def _feedback_cls():
-    from ._base import Feedback
-
-    return Feedback
-
-
-_EMPTY_BODIES = (
-    [("LOAD_CONST", None), ("RETURN_VALUE", None)],
-    [("RETURN_CONST", None)],
-    [("LOAD_GLOBAL", "NotImplementedError"), ("RAISE_VARARGS", 1)],
-    [("LOAD_GLOBAL", "NotImplementedError"), ("PRECALL", 0), ("CALL", 0), ("RAISE_VARARGS", 1)],
-    [("LOAD_GLOBAL", "NotImplementedError"), ("CALL", 0), ("RAISE_VARARGS", 1)],
-    [("PUSH_NULL", None), ("LOAD_GLOBAL", "NotImplementedError"), ("PRECALL", 0), ("CALL", 0), ("RAISE_VARARGS", 1)],
-)
-
-
-def _empty_function(fn) -> bool:
-    code = fn.__code__
-    steps = [(i.opname, i.argval) for i in dis.get_instructions(code)
-             if i.opname not in ("RESUME", "NOP", "CACHE", "COPY_FREE_VARS", "MAKE_CELL")]
-    return steps in _EMPTY_BODIES
-
-
-def is_unfinished(obj) -> bool:
-    """Whether ``obj`` is still a stub: ``...``, an empty function, or a container holding one.
-
-    An empty function has a body of only a docstring and ``...`` (or ``pass``, or
-    ``raise NotImplementedError``).
-
-    Examples
-    --------
-    >>> def todo(x):
-    ...     '''Your code here.'''
-    ...     ...
-    >>> is_unfinished(...), is_unfinished(todo), is_unfinished((1, ...)), is_unfinished([1, 2])
-    (True, True, True, False)
-    """
-    if obj is Ellipsis:
-        return True
-    if isinstance(obj, types.FunctionType):
-        return _empty_function(obj)
-    if isinstance(obj, (tuple, list)):
-        return any(item is Ellipsis or isinstance(item, types.FunctionType) and _empty_function(item)
-                   for item in obj)
-    if isinstance(obj, dict):
-        return any(v is Ellipsis for v in obj.values())
-    if isinstance(obj, np.ndarray) and obj.dtype == object:
-        return any(v is Ellipsis for v in obj.ravel()[:10_000])
-    return False
-
-
-def _not_attempted(message: str):
-    return _feedback_cls()(False, message, attempted=False)
-
-
-def graded(checker):
-    """Wrap a checker: stubs get "not attempted yet", and the verdict is registered.
-
-    Examples
-    --------
-    >>> from cnnlib.exercises._base import check_output_shape
-    >>> graded(check_output_shape)(..., (4, 5))
-    ○ Not attempted yet: replace the ... with your answer and run the cell again.
-    """
-    if getattr(checker, "_cnnbook_graded", False):
-        return checker
-
-    @functools.wraps(checker)
-    def wrapper(*args, **kwargs):
-        if _depth[0]:  # a checker calling another one: only the outermost call is the verdict
-            return checker(*args, **kwargs)
-        values = list(args) + list(kwargs.values())
-        if any(is_unfinished(v) for v in values):
-            feedback = _not_attempted("replace the ... with your answer and run the cell again.")
-        else:
-            _depth[0] += 1
-            try:
-                feedback = checker(*args, **kwargs)
-            finally:
-                _depth[0] -= 1
-        register(feedback)
-        return feedback
-
-    wrapper._cnnbook_graded = True
-    return wrapper
-
-
-_depth = [0]
-
-
-def wrap_checkers(namespace: dict) -> None:
-    """Replace every ``check_*`` function and ``compare_arrays`` in ``namespace`` by :func:`graded`,
-    there and in the module that defines it (so ``cnnlib.exercises.signals.check_x`` is
-    ``cnnlib.exercises.check_x``)."""
-    import sys
-
-    for name, obj in list(namespace.items()):
-        if isinstance(obj, types.FunctionType) and (name.startswith("check_") or name == "compare_arrays"):
-            wrapped = graded(obj)
-            namespace[name] = wrapped
-            home = sys.modules.get(getattr(obj, "__module__", ""), None)
-            if home is not None and getattr(home, name, None) is obj:
-                setattr(home, name, wrapped)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,14 +46,66 @@ class _Collector:
         self.label, self.rule, self.entries = label, rule, []
 
 
-def register(feedback) -> None:
-    """Add a checker's :class:`Feedback` to the exercise being recorded (if any)."""
+def register(feedback, asserted: bool = False) -> None:
+    """Add a checker's :class:`Feedback` to the exercise being recorded (if any); ``asserted``:
+    the solution asserts the call that returned it."""
     collector = _state["collector"]
-    if collector is None or not isinstance(feedback, _feedback_cls()):
+    if collector is None or not isinstance(feedback, Feedback):
         return
-    entry = {"feedback": feedback, "asserted": False}
-    collector.entries.append(entry)
-    feedback._cnnbook_entry = entry
+    collector.entries.append({"feedback": feedback, "asserted": bool(asserted)})
+
+
+def recording_solution() -> bool:
+    """Whether an instructor's solution is being recorded (between :func:`begin` and :func:`end`),
+    where only the asserted checker calls count."""
+    collector = _state["collector"]
+    return collector is not None and collector.rule == "asserted"
+
+
+def _strip_magics(code: str) -> str:
+    return "\n".join("pass  # " + line if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines())
+
+
+def parse_solution(code: str) -> ast.Module:
+    """Parse a solution's code; IPython magics (``%``, ``!`` lines) become ``pass`` on the same
+    lines. Raises ``SyntaxError`` for code that is not Python."""
+    return ast.parse(_strip_magics(code))
+
+
+def is_checker_call(node, checkers) -> bool:
+    """Whether ``node`` calls a function named in ``checkers`` (``check(...)``, ``exercises.check(...)``)."""
+    if not isinstance(node, ast.Call):
+        return False
+    f = node.func
+    return (isinstance(f, ast.Name) and f.id in checkers) or (isinstance(f, ast.Attribute) and f.attr in checkers)
+
+
+def checker_calls(node, checkers) -> list[ast.Call]:
+    """Every checker call inside ``node`` (itself included)."""
+    return [n for n in ast.walk(node) if is_checker_call(n, checkers)]
+
+
+def asserted_calls(tree, checkers) -> list[ast.Call]:
+    """The checker calls (a ``check_*`` named in ``checkers``) whose result the solution asserts.
+
+    ``assert check(...)``; ``fb = check(...)`` (or ``for fb in ...``) and then ``assert fb``.
+
+    Examples
+    --------
+    >>> tree = parse_solution("print(check_a(1)); fb = check_b(2); assert fb; assert check_a(3)")
+    >>> [ast.unparse(c) for c in asserted_calls(tree, {"check_a", "check_b"})]
+    ['check_b(2)', 'check_a(3)']
+    """
+    found = []
+    asserted_names = {t.test.id for t in ast.walk(tree) if isinstance(t, ast.Assert) and isinstance(t.test, ast.Name)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert):
+            found += checker_calls(node.test, checkers)
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in asserted_names for t in node.targets):
+            found += checker_calls(node.value, checkers)
+        elif isinstance(node, ast.For) and isinstance(node.target, ast.Name) and node.target.id in asserted_names:
+            found += checker_calls(node.iter, checkers)
+    return sorted(found, key=lambda c: (c.lineno, c.col_offset))
 
 
 def verdict(entries: list, rule: str = "all") -> tuple[str, str]:
@@ -293,15 +238,15 @@ class attempt:
         if exc_type is not None and not issubclass(exc_type, Exception):
             return False  # KeyboardInterrupt and friends go through
         if exc_type is not None and (stubs or _mentions_stub(exc) and not self.answers):
-            shown = [_not_attempted("replace each ... above with your code and run the cell again.")]
+            shown = [not_attempted("replace each ... above with your code and run the cell again.")]
         elif exc_type is not None:
             self.status, self.message = "error", f"{exc_type.__name__}: {exc}"
             _write(self.label, self.status, self.message)
             return False
         elif stubs and len(stubs) == len(self.answers):
-            shown = [_not_attempted("replace each ... above with your code and run the cell again.")]
+            shown = [not_attempted("replace each ... above with your code and run the cell again.")]
         else:
-            shown = feedbacks or [_not_attempted("no check ran: keep the exercise's checker call in this cell.")]
+            shown = feedbacks or [not_attempted("no check ran: keep the exercise's checker call in this cell.")]
         self.status, self.message = verdict([{"feedback": fb, "asserted": False} for fb in shown], "all")
         _write(self.label, self.status, self.message)
         _show(shown)

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from ._base import Feedback, _to_array, call_student
+from ._registry import checker
 
 __all__ = ["check_iou", "check_localization_loss", "check_triplet_loss", "check_verification_accuracy"]
 
@@ -62,6 +63,7 @@ def _iou_variants(a, b):
     }
 
 
+@checker
 def check_iou(student_fn: Callable) -> Feedback:
     """Check ``iou(box_a, box_b)`` for two boxes in the chapter's encoding (y_x, y_y, y_h, y_w).
 
@@ -122,6 +124,7 @@ def _localization_case(seed):
     return logits, boxes, labels, target
 
 
+@checker
 def check_localization_loss(student_fn: Callable) -> Feedback:
     """Check ``loc_loss(logits, boxes, labels, target_boxes, gamma)``: the chapter's localization loss.
 
@@ -185,6 +188,7 @@ def check_localization_loss(student_fn: Callable) -> Feedback:
 
 
 # ---------------------------------------------------------------- triplet loss
+@checker
 def check_triplet_loss(student_fn: Callable) -> Feedback:
     """Check ``triplet(anchor, positive, negative, margin)``: the mean over the batch of (6.27).
 
@@ -240,6 +244,7 @@ def check_triplet_loss(student_fn: Callable) -> Feedback:
 
 
 # ---------------------------------------------------------------- verification
+@checker
 def check_verification_accuracy(student_fn: Callable) -> Feedback:
     """Check ``accuracy(distances, same, threshold)``: declare "same" when the distance is below the threshold.
 

@@ -13,8 +13,8 @@ import numpy as np
 
 from .. import counting, layers, shapes
 from .._validation import check_choice, nonnegative_int, pair, positive_int
-from ._base import Feedback, call_student, compare_arrays
-from .overview import _as_count
+from ._base import Feedback, _as_count, call_student, compare_arrays
+from ._registry import checker
 
 __all__ = ["check_output_size", "check_same_padding", "check_conv_params", "check_conv2d"]
 
@@ -48,6 +48,7 @@ def _size_variants(per_side: bool):
     }
 
 
+@checker
 def check_output_size(student_fn, padding: str = "total") -> Feedback:
     """Check a function ``student_fn(M, K, p, s, d)`` that returns the output size of Eq. (6.17) along one axis.
 
@@ -106,6 +107,7 @@ def check_output_size(student_fn, padding: str = "total") -> Feedback:
                     [example, "compare with Eq. (6.17): floor((M + p - d (K - 1) - 1) / s) + 1, p the total padding"])
 
 
+@checker
 def check_same_padding(answer, K, dilation=1, *, padding: str = "total") -> Feedback:
     """Check the padding that keeps the output as large as the input at stride 1 ("same" padding).
 
@@ -177,6 +179,7 @@ def check_same_padding(answer, K, dilation=1, *, padding: str = "total") -> Feed
                     [f"solve M - d (K - 1) - 1 + p + 1 = M for the total padding p (Eq. (6.17) with s = 1)"])
 
 
+@checker
 def check_conv_params(answer, c_in, c_out, K) -> Feedback:
     """Check a count of the learned parameters of a convolutional layer, Eq. (6.23).
 
@@ -228,6 +231,7 @@ def check_conv_params(answer, c_in, c_out, K) -> Feedback:
     return Feedback(False, f"{got:,} is not the count.", ["Eq. (6.23): c_out (c_in K_h K_v + 1)"])
 
 
+@checker
 def check_conv2d(student_fn, *, padding=0, stride=1, dilation=1, seed: int = 0) -> Feedback:
     """Check a student's convolutional layer ``student_fn(x, W, b)`` against :func:`cnnlib.layers.conv2d`.
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from .._validation import check_choice
 from ._base import Feedback, call_student, compare_arrays
+from ._registry import checker
 
 __all__ = ["check_receptive_field_box", "check_top_images", "check_relu_backward", "check_occlusion"]
 
@@ -31,6 +32,7 @@ def _box_tuple(answer):
     return box
 
 
+@checker
 def check_receptive_field_box(answer, model, layer, position, input_shape) -> Feedback:
     """Check a receptive-field box ``(top, left, bottom, right)`` (inclusive, clipped to the image).
 
@@ -91,6 +93,7 @@ def _as_triples(got):
         return None
 
 
+@checker
 def check_top_images(student_fn: Callable) -> Feedback:
     """Check ``top_images(acts, k)``: the ``k`` images whose channel fires most, as :func:`cnnlib.inner.top_activations` gives them.
 
@@ -161,6 +164,7 @@ _RELU_RULES = {
 }
 
 
+@checker
 def check_relu_backward(student_fn: Callable, rule: str = "deconvnet") -> Feedback:
     """Check ``relu_back(x, g)``: what a ReLU passes down given its forward input ``x`` and the signal ``g`` from above.
 
@@ -210,6 +214,7 @@ def _occlusion_reference(score, image, patch, stride, fill):
     return out, raw, base
 
 
+@checker
 def check_occlusion(student_fn: Callable) -> Feedback:
     """Check ``occlusion(score, image, patch, stride, fill)``: the change of a score as a square hides the image.
 

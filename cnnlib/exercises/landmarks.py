@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from ._base import Feedback, call_student, compare_arrays
+from ._registry import checker
 
 __all__ = [
     "check_inception_channels",
@@ -44,6 +45,7 @@ def _diagnose(got: int, right: int, slips, what: str, done: str) -> Feedback:
     return Feedback(False, f"{got:,} is not the {what} ({got / right:.3g} times the right one).")
 
 
+@checker
 def check_inception_channels(answer, in_channels: int, c1: int, c3_reduce: int, c3: int, c5_reduce: int, c5: int,
                              pool_proj: int) -> Feedback:
     """Check the number of output channels of ``InceptionModule(in_channels, c1, ..., pool_proj)``.
@@ -79,6 +81,7 @@ def check_inception_channels(answer, in_channels: int, c1: int, c3_reduce: int, 
                      f"Correct: {c1} + {c3} + {c5} + {pool_proj} = {right} channels leave the module.")
 
 
+@checker
 def check_inception_params(answer, in_channels: int, c1: int, c3_reduce: int, c3: int, c5_reduce: int, c5: int,
                            pool_proj: int) -> Feedback:
     """Check the number of learned parameters of an inception module (convolutions with biases).
@@ -124,6 +127,7 @@ def _residual_case(seed, shape):
     return rng.normal(size=shape), rng.normal(size=(C, C, 3, 3)) / C, rng.normal(size=(C, C, 3, 3)) / C
 
 
+@checker
 def check_residual_forward(student_fn: Callable) -> Feedback:
     """Check ``residual_forward(x, W1, W2)``: Figure 6.14 without batch norm or biases.
 
@@ -184,6 +188,7 @@ def check_residual_forward(student_fn: Callable) -> Feedback:
     return Feedback(True, f"Correct on all {len(cases)} test cases: relu(r(x) + x) with r = conv, relu, conv.")
 
 
+@checker
 def check_resnet_depth(answer, n: int) -> Feedback:
     """Check the depth (layers with weights) of a small-image ResNet with ``n`` blocks per stage.
 
@@ -219,6 +224,7 @@ def check_resnet_depth(answer, n: int) -> Feedback:
                                                  f"(models.resnet({right})).")
 
 
+@checker
 def check_compound_scaling(answer, phi, *, alpha: float = 1.2, beta: float = 1.1, gamma: float = 1.15) -> Feedback:
     """Check ``(depth, width, resolution_factor)`` multipliers of EfficientNet's compound scaling for ``phi``.
 

@@ -6,10 +6,12 @@ import numpy as np
 from .. import conv
 from .._validation import check_choice
 from ._base import Feedback, compare_arrays
+from ._registry import checker
 
 __all__ = ["check_toeplitz", "check_convolve2d", "check_volume_convolve", "check_separable_sobel"]
 
 
+@checker
 def check_toeplitz(answer, f, n: int) -> Feedback:
     """Check a Toeplitz matrix ``T(f)`` for sequences of length ``n`` (the example around (6.3)).
 
@@ -33,6 +35,7 @@ def check_toeplitz(answer, f, n: int) -> Feedback:
     )
 
 
+@checker
 def check_convolve2d(answer, x, W) -> Feedback:
     """Check the 'valid' 2-D convolution of input ``x`` with kernel ``W``, Eq. (6.7) (the chapter's ``W * x``).
 
@@ -57,6 +60,7 @@ def check_convolve2d(answer, x, W) -> Feedback:
     )
 
 
+@checker
 def check_volume_convolve(answer, x, W) -> Feedback:
     """Check the volume convolution of input ``x`` with kernel ``W``, Eq. (6.9), which flips all three axes.
 
@@ -95,6 +99,7 @@ def check_volume_convolve(answer, x, W) -> Feedback:
     )
 
 
+@checker
 def check_separable_sobel(answer, image, direction: str = "vertical") -> Feedback:
     """Check Sobel edges computed with two 1-D convolutions (a smoothing and a derivative).
 

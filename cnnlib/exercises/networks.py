@@ -11,8 +11,8 @@ import numpy as np
 
 from .. import counting, layers
 from .._validation import as_array, check_choice, pair, positive_int
-from ._base import Feedback, call_student, compare_arrays
-from .overview import _as_count
+from ._base import Feedback, _as_count, call_student, compare_arrays
+from ._registry import checker
 
 __all__ = ["check_layer_counts", "check_pool_output", "check_receptive_field",
            "check_vgg_parameter_count", "check_neuron_count", "receptive_field_size"]
@@ -20,6 +20,7 @@ __all__ = ["check_layer_counts", "check_pool_output", "check_receptive_field",
 _COUNT_KEYS = ("L", "L_train", "L_pool", "L_conv", "L_dense")
 
 
+@checker
 def check_layer_counts(answer, model, input_shape) -> Feedback:
     """Check the counts of Eq. (6.22) for a network: L, L_train, L_pool, L_conv, L_dense.
 
@@ -96,6 +97,7 @@ def _ceil_pool2d(x, K, s, kind):
     return np.nanmax(windows, axis=(-2, -1)) if kind == "max" else np.nanmean(windows, axis=(-2, -1))
 
 
+@checker
 def check_pool_output(pool_fn, kind: str = "max", kernel_size=2, *, x=None) -> Feedback:
     """Check a student's pooling function ``pool_fn(x, kernel_size)`` on a 2-D array.
 
@@ -213,6 +215,7 @@ def receptive_field_size(layer_specs) -> int:
     return r
 
 
+@checker
 def check_receptive_field(answer, layer_specs) -> Feedback:
     """Check the size of the receptive field of a unit after a stack of layers (one axis).
 
@@ -274,9 +277,9 @@ def check_receptive_field(answer, layer_specs) -> Feedback:
 
 def _vgg_parts(config, in_channels, num_classes, input_size, classifier):
     """Conv (c_in, c_out) pairs, final (C, h, w) and dense (n_in, n_out) pairs of a VGG configuration."""
-    from ..models import _check_config
+    from ..models import parse_vgg_config
 
-    config = _check_config(config)
+    config = parse_vgg_config(config)
     convs, c, pools = [], positive_int(in_channels, "in_channels"), 0
     for item in config:
         if item == "M":
@@ -291,10 +294,10 @@ def _vgg_parts(config, in_channels, num_classes, input_size, classifier):
 
 def _pool_channels(config, in_channels):
     """Channels entering each max-pooling of a VGG configuration."""
-    from ..models import _check_config
+    from ..models import parse_vgg_config
 
     c, out = positive_int(in_channels, "in_channels"), []
-    for item in _check_config(config):
+    for item in parse_vgg_config(config):
         if item == "M":
             out.append(c)
         else:
@@ -302,6 +305,7 @@ def _pool_channels(config, in_channels):
     return out
 
 
+@checker
 def check_vgg_parameter_count(answer, config="vgg16", *, in_channels: int = 3, num_classes: int = 1000,
                               input_size=224, classifier=(4096, 4096)) -> Feedback:
     """Check the number of learned parameters of a VGG network counted by hand.
@@ -403,6 +407,7 @@ def check_vgg_parameter_count(answer, config="vgg16", *, in_channels: int = 3, n
                     hints or ["build a table: for each layer, its input and output channels and its count."])
 
 
+@checker
 def check_neuron_count(answer, model, input_shape, numbers) -> Feedback:
     """Check the number of neurons (output values) of some layers of a network.
 

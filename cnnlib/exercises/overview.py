@@ -7,29 +7,17 @@ Chapter 6, Section 6.1 (Figure 6.1, and the count p K + K of the VGG19 example).
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .. import conv
 from .._validation import check_choice, positive_int
-from ._base import Feedback
+from ._base import Feedback, _as_count
+from ._registry import checker
 
 __all__ = ["check_dense_parameter_count", "check_diagonal_kernel"]
 
 
-def _as_count(answer):
-    """Return ``answer`` as an int if it is a whole number, else None."""
-    if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
-        if isinstance(answer, np.ndarray) and answer.size == 1 and np.issubdtype(answer.dtype, np.number):
-            answer = answer.item()
-        else:
-            return None
-    if not np.isfinite(answer) or float(answer) != int(answer):
-        return None
-    return int(answer)
-
-
+@checker
 def check_dense_parameter_count(answer, input_shape=(3, 224, 224), num_classes: int = 1000) -> Feedback:
     """Check the number of learned parameters of one dense layer from an image to class scores.
 
@@ -100,6 +88,7 @@ def _diagonal_steps(n: int):
     return {"main": (j > i).astype(float), "anti": (i + j > n - 1).astype(float)}
 
 
+@checker
 def check_diagonal_kernel(kernel, direction: str = "main") -> Feedback:
     """Check a kernel meant to detect diagonal edges, by what it does to test images.
 

@@ -7,10 +7,12 @@ import numpy as np
 
 from .. import conv
 from ._base import Feedback, _to_array, call_student, compare_arrays
+from ._registry import checker
 
 __all__ = ["check_convolve1d", "check_impulse_response", "check_lti_test", "check_pmf"]
 
 
+@checker
 def check_convolve1d(student_fn: Callable) -> Feedback:
     """Check a student's ``convolve(f, g)`` for the full 1-D convolution (6.1).
 
@@ -62,6 +64,7 @@ def _describe_length_slip(got_len: int, n: int) -> list[str]:
             "did you convolve instead of observing the system, or pad the impulse?"]
 
 
+@checker
 def check_impulse_response(answer, system: Callable, n: int) -> Feedback:
     """Check a student's impulse response ``w = L(delta)`` of ``system``, first ``n`` samples.
 
@@ -132,6 +135,7 @@ def _signals():
     return signals
 
 
+@checker
 def check_lti_test(student_fn: Callable) -> Feedback:
     """Check a student's numerical LTI test ``is_lti(system) -> bool`` on known systems.
 
@@ -175,6 +179,7 @@ def check_lti_test(student_fn: Callable) -> Feedback:
     return Feedback(True, f"Correct on all {len(_LTI_CASES)} systems (3 LTI, 4 not).")
 
 
+@checker
 def check_pmf(answer, expected) -> Feedback:
     """Check a student's pmf ``(values, probs)`` against the expected pair.
 

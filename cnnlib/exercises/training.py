@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from ._base import Feedback, call_student, compare_arrays
+from ._registry import checker
 
 __all__ = [
     "check_batch_norm",
@@ -57,6 +58,7 @@ def _norm_case(seed, shape):
     return z, rng.uniform(0.5, 2.0, size=C), rng.uniform(-1.0, 1.0, size=C)
 
 
+@checker
 def check_batch_norm(student_fn: Callable) -> Feedback:
     """Check ``batch_norm(z, gamma, beta, eps)``: batch normalization in training mode, Eq. (6.26).
 
@@ -134,6 +136,7 @@ def _group_standardize(z, G, *, eps, ddof=0, over_batch=False, round_robin=False
     return _standardize(grouped, axes, eps=eps, ddof=ddof).reshape(N, C, H, W)
 
 
+@checker
 def check_group_norm(student_fn: Callable) -> Feedback:
     """Check ``group_norm(z, num_groups, gamma, beta, eps)``: group normalization (Wu and He, 2018).
 
@@ -200,6 +203,7 @@ def check_group_norm(student_fn: Callable) -> Feedback:
                           "and group, gamma and beta per channel.")
 
 
+@checker
 def check_dropout(student_fn: Callable, p: float = 0.3) -> Feedback:
     """Check ``dropout(x, p, rng)``: inverted dropout in training mode.
 
@@ -261,6 +265,7 @@ def check_dropout(student_fn: Callable, p: float = 0.3) -> Feedback:
                            f"got values such as {kept[:3].tolist()}.")
 
 
+@checker
 def check_confusion_matrix(answer, y_true, y_pred, num_classes: int | None = None) -> Feedback:
     """Check a confusion matrix ``C`` with ``C[i, j]`` = number of examples of true class ``i`` predicted as ``j``.
 
@@ -297,6 +302,7 @@ def check_confusion_matrix(answer, y_true, y_pred, num_classes: int | None = Non
     )
 
 
+@checker
 def check_trainable_count(answer, model) -> Feedback:
     """Check the number of trainable parameters of ``model`` (after some layers are frozen).
 
@@ -343,6 +349,7 @@ def _pointwise_case(seed, shape, K):
     return rng.normal(size=shape), rng.normal(size=(K, C)), rng.normal(size=K)
 
 
+@checker
 def check_pointwise_conv(student_fn: Callable) -> Feedback:
     """Check ``pointwise_conv(x, W, b)``: a 1 x 1 convolution, Eq. (6.25) at every pixel.
 
@@ -395,6 +402,7 @@ def check_pointwise_conv(student_fn: Callable) -> Feedback:
                           "input channels at the same pixel, plus its bias.")
 
 
+@checker
 def check_conv_macs(answer, in_channels: int, out_channels: int, kernel_size, output_size) -> Feedback:
     """Check a count of the multiply-adds of one convolutional layer (biases not counted).
 
