@@ -131,7 +131,8 @@ def test_colab_bootstrap_installs_cnnlib(fresh_env):
     local = source.replace(REPO_URL, fresh_env["repo"].as_uri())  # offline stand-in for GitHub
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell(local),
-        nbformat.v4.new_code_cell("import cnnlib, cnnlib.conv\nprint('CNNLIB_AT', cnnlib.__file__)"),
+        nbformat.v4.new_code_cell("import cnnlib, cnnlib.conv, cnnlib.exercises, cnnlib.widgets, cnnlib.models, cnnlib.train\n"
+                                  "print('CNNLIB_AT', cnnlib.__file__)"),
     ])
     path = fresh_env["base"] / "bootstrap.ipynb"
     nbformat.write(nb, path)
