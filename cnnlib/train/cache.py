@@ -1,9 +1,13 @@
 """Trained weights saved under ``data/weights/`` and loaded instead of training again."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
+import secrets
+import warnings
 from dataclasses import asdict
 
 import torch
@@ -14,7 +18,12 @@ from ._batches import as_tensors
 from .device import resolve_device
 from .loop import History, fit
 
-__all__ = ["cached_fit", "fingerprint_tensor", "fingerprint_data"]
+__all__ = ["ENTRY_FORMAT", "cached_fit", "fingerprint_tensor", "fingerprint_data", "load_entry", "save_entry",
+           "write_atomically"]
+
+#: Layout of a saved entry (part of its key: entries of an older layout are simply not found).
+#: 2: weights ``.pt`` and a JSON record ``{"sha256": <of the weights file>, "history": {...}}``.
+ENTRY_FORMAT = 2
 
 
 def fingerprint_tensor(t: torch.Tensor) -> str:
@@ -66,6 +75,15 @@ def cached_fit(model: nn.Module, train_data, val_data=None, *, name: str, root=N
     ``torch.load(..., weights_only=True)``: a weights file cannot run code. On a CPU, training
     is deterministic, so loading gives exactly the weights that training would give.
 
+    **Faults.** Each file is written under a name of its own in the same folder and then
+    renamed onto the entry in one step (``os.replace``), the weights first and the JSON record
+    last; the record holds the SHA-256 of the weights file, checked before loading. So two
+    processes training the same network at once (two students on one JupyterHub, ``pytest -n``)
+    never see each other's half-written files, and weights are loaded only together with the
+    history they were saved with. A damaged, truncated or mismatching entry is a miss: a
+    ``UserWarning`` names the file and the network is trained again. A folder that cannot be
+    written (read-only) gives a warning; the trained model and its History are returned.
+
     Examples
     --------
     >>> import tempfile
@@ -91,28 +109,93 @@ def cached_fit(model: nn.Module, train_data, val_data=None, *, name: str, root=N
         "fit": {k: repr(v) for k, v in sorted(fit_kwargs.items()) if k != "progress"},
         "device": device.type,
         "torch": ".".join(torch.__version__.split(".")[:2]),
+        "entry": ENTRY_FORMAT,
     }
     key = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()[:12]
     folder = (data_root() if root is None else os.fspath(root))
     folder = os.path.join(folder, "weights")
     weights = os.path.join(folder, f"{name}-{key}.pt")
     record = os.path.join(folder, f"{name}-{key}.json")
-    if os.path.exists(weights) and os.path.exists(record):
-        state = torch.load(weights, map_location=device, weights_only=True)
-        model.load_state_dict(state)
-        model.to(device).eval()
-        with open(record) as fh:
-            history = History(**json.load(fh))
+    history = load_entry(model, weights, record, device)
+    if history is not None:
         if verbose:
             print(f"Loaded the trained weights from {weights} (same model, data and settings as before).")
         return history
     history = fit(model, train_data, val_data, device=device, **fit_kwargs)
-    os.makedirs(folder, exist_ok=True)
-    tmp = weights + ".part"
-    torch.save({k: v.detach().to("cpu") for k, v in model.state_dict().items()}, tmp)
-    os.replace(tmp, weights)
-    with open(record, "w") as fh:
-        json.dump(asdict(history), fh)
+    try:
+        save_entry(model, history, weights, record)
+    except OSError as exc:
+        warnings.warn(f"cached_fit could not save the trained weights to {folder} ({exc}); the model is "
+                      "trained and its History returned, but the next run will train again", stacklevel=2)
+        return history
     if verbose:
         print(f"Saved the trained weights to {weights}; running this cell again loads them.")
     return history
+
+
+def load_entry(model: nn.Module, weights: str, record: str, device) -> History | None:
+    """Load a saved entry into ``model`` and return its History; ``None`` (a miss) when there is
+    no complete entry, with a warning naming the file when one is damaged or does not match."""
+    try:
+        with open(record, "rb") as fh:
+            meta = json.loads(fh.read())
+        digest, history = meta["sha256"], History(**meta["history"])
+    except FileNotFoundError:  # no entry yet
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return _miss(f"{record} is not a readable record ({type(exc).__name__}: {exc})")
+    try:
+        with open(weights, "rb") as fh:
+            blob = fh.read()
+    except FileNotFoundError:  # removed since (another process is replacing the entry)
+        return None
+    except OSError as exc:
+        return _miss(f"{weights} cannot be read ({exc})")
+    if hashlib.sha256(blob).hexdigest() != digest:
+        return _miss(f"{weights} does not match the SHA-256 recorded in {record} (damaged, or replaced by "
+                     "another run)")
+    try:
+        state = torch.load(io.BytesIO(blob), map_location=device, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - whatever PyTorch raises for a bad file is a miss
+        return _miss(f"{weights} cannot be loaded ({type(exc).__name__}: {exc})")
+    own = model.state_dict()
+    if not isinstance(state, dict) or set(state) != set(own) or any(
+            not isinstance(state[k], torch.Tensor) or state[k].shape != own[k].shape for k in own):
+        return _miss(f"{weights} does not hold this model's weights")
+    model.load_state_dict(state)
+    model.to(device).eval()
+    return history
+
+
+def _miss(why: str) -> None:
+    warnings.warn(f"cached_fit: {why}; training again.", stacklevel=4)
+    return None
+
+
+def save_entry(model: nn.Module, history: History, weights: str, record: str) -> None:
+    """Write the entry: the weights, then the record with their SHA-256, each renamed into place at once."""
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().to("cpu") for k, v in model.state_dict().items()}, buffer)
+    blob = buffer.getvalue()
+    meta = {"sha256": hashlib.sha256(blob).hexdigest(), "history": asdict(history)}
+    os.makedirs(os.path.dirname(weights), exist_ok=True)
+    write_atomically(weights, blob)
+    write_atomically(record, json.dumps(meta).encode())
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to a new file of its own in the same folder, then rename it onto ``path``:
+    a reader sees the old file or the new one, never part of one."""
+    folder, base = os.path.split(path)
+    tmp = os.path.join(folder, f".{base}.{os.getpid()}-{secrets.token_hex(4)}.part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # permissions as any new file's
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
