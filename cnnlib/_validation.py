@@ -19,6 +19,7 @@ __all__ = [
     "check_choice",
     "check_kernel_fits",
     "check_bool",
+    "as_float_array",
 ]
 
 
@@ -150,11 +151,6 @@ def check_kernel_fits(kernel_shape, input_shape, *, kernel_name: str = "W", inpu
                 f"{tuple(input_shape)} along axis {axis} ({k} > {m}); a 'valid' convolution needs "
                 f"every kernel side <= the input side"
             )
-
-
-# --- floating dtypes (issue 12): results keep the input's float32/float64 -----------------
-
-__all__ += ["as_float_array"]
 
 
 def as_float_array(value, name: str, *, ndim: int | Sequence[int] | None = None) -> np.ndarray:

@@ -7,17 +7,19 @@ Chapter 6, Eqs. (6.22), (6.23) and Table 6.1.
 """
 from __future__ import annotations
 
-from ._validation import pair, positive_int
+from dataclasses import dataclass
 
-__all__: list[str] = []
+from ._tables import render_html, render_markdown, render_text
+from ._validation import check_bool, pair, positive_int
 
-__all__ += ["conv_params", "dense_params"]
-
-
-def _flag(value, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
+__all__ = [
+    # Section 6.3: parameter counts
+    "conv_params", "dense_params",
+    # Section 6.4: layer tables
+    "LayerRow", "LayerTable", "layer_table",
+    # Section 6.5: multiply-accumulates per layer
+    "MacRow", "MacTable", "macs",
+]
 
 
 def conv_params(c_in, c_out, kernel_size, bias: bool = True) -> int:
@@ -52,7 +54,7 @@ def conv_params(c_in, c_out, kernel_size, bias: bool = True) -> int:
     """
     c_in, c_out = positive_int(c_in, "c_in"), positive_int(c_out, "c_out")
     K_h, K_v = pair(kernel_size, "kernel_size")
-    return c_out * (c_in * K_h * K_v + int(_flag(bias, "bias")))
+    return c_out * (c_in * K_h * K_v + int(check_bool(bias, "bias")))
 
 
 def dense_params(n_in, n_out, bias: bool = True) -> int:
@@ -76,17 +78,10 @@ def dense_params(n_in, n_out, bias: bool = True) -> int:
     2472923268
     """
     n_in, n_out = positive_int(n_in, "n_in"), positive_int(n_out, "n_out")
-    return n_in * n_out + (n_out if _flag(bias, "bias") else 0)
+    return n_in * n_out + (n_out if check_bool(bias, "bias") else 0)
 
 
-# --- Section 6.4 additions below (layer tables); Section 6.3 code goes above this line ---
-
-__all__ += ["LayerRow", "LayerTable", "layer_table"]
-
-from dataclasses import dataclass  # noqa: E402
-
-from ._tables import render_html, render_markdown, render_text  # noqa: E402
-
+# --------------------------------------------------------------------------- layer tables (Section 6.4)
 
 @dataclass(frozen=True)
 class LayerRow:
@@ -313,10 +308,7 @@ def layer_table(model, input_shape) -> LayerTable:
     return LayerTable(rows)
 
 
-# --- Section 6.5 additions below (multiply-accumulates per layer) ---
-
-__all__ += ["MacRow", "MacTable", "macs"]
-
+# --------------------------------------------------------------------------- multiply-accumulates (Section 6.5)
 
 @dataclass(frozen=True)
 class MacRow:

@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._validation import nonnegative_int, positive_int
+from ._validation import check_bool, nonnegative_int, positive_int
 
 __all__ = [
     "ImageDataset",
@@ -505,8 +505,7 @@ def load_mnist(train: bool = True, root=None, download: bool = True, *, verbose:
     >>> test.images.shape[1:], test.images.dtype, float(test.images.max()) <= 1.0
     (torch.Size([1, 28, 28]), torch.float32, True)
     """
-    if not isinstance(train, bool):
-        raise TypeError(f"train must be True or False, got {type(train).__name__} {train!r}")
+    train = check_bool(train, "train")
     if root is None:
         root = data_root()
     if not isinstance(root, (str, os.PathLike)):
@@ -562,8 +561,7 @@ def mnist_splits(quick: bool, *, train_per_class: int = 1_000, val_per_class: in
     >>> len(tr) + len(va), len(te)
     (60000, 10000)
     """
-    if not isinstance(quick, bool):
-        raise TypeError(f"quick must be True or False, got {type(quick).__name__} {quick!r}")
+    quick = check_bool(quick, "quick")
     train_per_class = positive_int(train_per_class, "train_per_class")
     val_per_class = positive_int(val_per_class, "val_per_class")
     full = load_mnist(train=True, root=root, download=download, verbose=verbose)

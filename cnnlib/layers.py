@@ -8,15 +8,17 @@ Chapter 6, Sections 6.3 (Eqs. (6.20), (6.21)) and 6.4 (pooling, Figure 6.11).
 from __future__ import annotations
 
 import numpy as np
-
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._validation import as_float_array, check_choice, nonnegative_int, pair, positive_int
+from ._validation import as_float_array, check_bool, check_choice, nonnegative_int, pair, positive_int
 from .shapes import effective_kernel_size, per_side_padding
 
-__all__: list[str] = []
-
-__all__ += ["conv2d"]
+__all__ = [
+    # Section 6.3: convolutional layers, and the transposed convolution (their adjoint)
+    "conv2d", "conv1d", "conv_transpose2d",
+    # Section 6.4: pooling
+    "max_pool2d", "avg_pool2d",
+]
 
 
 def _layer_arrays(x, W, b, layout):
@@ -139,9 +141,6 @@ def conv2d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
     return z if x.ndim == 4 else z[0]
 
 
-__all__ += ["conv1d"]
-
-
 def conv1d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
     r"""A 1-D convolutional layer's pre-activation in NumPy (sequences, as in Section 6.2).
 
@@ -208,10 +207,7 @@ def conv1d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
     return z[..., 0, :]
 
 
-# --- Section 6.4 additions below (pooling); Section 6.3 code goes above this line ---
-
-__all__ += ["max_pool2d", "avg_pool2d"]
-
+# --------------------------------------------------------------------------- pooling (Section 6.4)
 
 def _pool_windows(x, kernel_size, stride, padding, fill, name):
     """Pad ``x`` with ``fill`` and return its pooling windows, shape (..., H_out, W_out, K_h, K_v)."""
@@ -306,8 +302,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, *, count_include_pad: boo
     array([[[3.5, 3.5],
             [4.5, 3.5]]])
     """
-    if not isinstance(count_include_pad, (bool, np.bool_)):
-        raise TypeError(f"count_include_pad must be True or False, got {count_include_pad!r}")
+    count_include_pad = check_bool(count_include_pad, "count_include_pad")
     windows = _pool_windows(x, kernel_size, stride, padding, 0.0, "x")
     if count_include_pad:
         return windows.mean(axis=(-2, -1))
@@ -316,10 +311,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, *, count_include_pad: boo
     return windows.sum(axis=(-2, -1)) / counts
 
 
-# --- Issue 12 addition: the transposed convolution (the adjoint of conv2d) ---
-
-__all__ += ["conv_transpose2d"]
-
+# --------------------------------------------------------------------------- the transposed convolution (the adjoint of conv2d)
 
 def conv_transpose2d(x, W, b=None, padding=0, stride=1, dilation=1, output_padding=0) -> np.ndarray:
     r"""Transposed convolution in NumPy: each input pixel spreads a scaled copy of the kernel.

@@ -25,7 +25,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ._validation import check_choice
+from ._validation import check_bool, check_choice
 
 __all__ = ["localization_loss", "triplet_loss", "REDUCTIONS"]
 
@@ -189,8 +189,7 @@ def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.T
             raise ValueError(f"{name} must have the shape of anchor, {tuple(anchor.shape)} (batch size, "
                              f"embedding size), got {tuple(t.shape)}")
     margin = _nonnegative(margin, "margin")
-    if not isinstance(squared, bool):
-        raise TypeError(f"squared must be True or False, got {squared!r}")
+    squared = check_bool(squared, "squared")
     if squared:
         d_same, d_different = ((anchor - positive) ** 2).sum(dim=1), ((anchor - negative) ** 2).sum(dim=1)
     else:  # vector_norm has a zero (not an infinite) gradient where two embeddings coincide

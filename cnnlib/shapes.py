@@ -7,13 +7,19 @@ Chapter 6, Sections 6.3 (Eqs. (6.16)–(6.19)) and 6.4 (receptive fields).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from ._tables import render_html, render_markdown, render_text
 from ._validation import as_array, check_choice, nonnegative_int, pair, positive_int
 
-__all__: list[str] = []
-
-__all__ += ["output_size", "effective_kernel_size", "dilate_kernel", "per_side_padding"]
+__all__ = [
+    # Section 6.3: output sizes
+    "output_size", "effective_kernel_size", "dilate_kernel", "per_side_padding",
+    # Section 6.4: receptive fields
+    "FieldRow", "ReceptiveFields", "receptive_field", "layer_geometry", "leaves",
+]
 
 
 def _is_pair(value) -> bool:
@@ -226,14 +232,7 @@ def dilate_kernel(W, dilation):
     return out
 
 
-# --- Section 6.4 additions below (receptive fields); Section 6.3 code goes above this line ---
-
-__all__ += ["FieldRow", "ReceptiveFields", "receptive_field"]
-
-from dataclasses import dataclass  # noqa: E402
-
-from ._tables import render_html, render_markdown, render_text  # noqa: E402
-
+# --------------------------------------------------------------------------- receptive fields (Section 6.4)
 
 def layer_geometry(layer):
     """Effective kernel, stride and padding before the first row/column of a Conv2d or 2-D pooling layer.
@@ -340,12 +339,18 @@ _SAME_GEOMETRY = ("ReLU", "LeakyReLU", "PReLU", "ReLU6", "ELU", "SELU", "CELU", 
                   "BatchNorm2d", "GroupNorm", "InstanceNorm2d", "LocalResponseNorm", "Dropout", "Dropout2d")
 
 
-def _leaves(module, prefix=""):
+def leaves(module, prefix=""):
+    """``(dotted name, module)`` of every leaf of ``module``, in order (nested containers flattened).
+
+    >>> from torch import nn
+    >>> [name for name, _ in leaves(nn.Sequential(nn.Conv2d(1, 2, 3), nn.Sequential(nn.ReLU(), nn.MaxPool2d(2))))]
+    ['0', '1.0', '1.1']
+    """
     children = list(module.named_children())
     if not children:
         yield prefix, module
     for name, child in children:
-        yield from _leaves(child, f"{prefix}.{name}" if prefix else name)
+        yield from leaves(child, f"{prefix}.{name}" if prefix else name)
 
 
 def receptive_field(model, input_shape) -> ReceptiveFields:
@@ -403,7 +408,7 @@ def receptive_field(model, input_shape) -> ReceptiveFields:
     M = [positive_int(v, "input_shape") for v in input_shape][-2:]
     r, j, c = [1, 1], [1, 1], [0.0, 0.0]
     rows = ReceptiveFields([FieldRow(0, "input", "Input", tuple(M), (1, 1), (1, 1), (0.0, 0.0))])
-    for name, layer in _leaves(model):
+    for name, layer in leaves(model):
         kind = type(layer).__name__
         if isinstance(layer, (nn.Flatten, nn.Linear, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
             break

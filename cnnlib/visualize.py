@@ -32,7 +32,12 @@ import numpy as np
 
 from ._validation import as_array, pair, positive_int
 
-__all__ = ["MatrixBox", "draw_matrix", "window_cells", "symbol_labels", "convolution_step_figure"]
+__all__ = [
+    # Sections 6.2-6.4: matrices and convolution steps
+    "MatrixBox", "draw_matrix", "window_cells", "symbol_labels", "convolution_step_figure",
+    # Section 6.4.6: inside a network
+    "plot_kernels", "plot_feature_maps", "plot_layer_panel",
+]
 
 #: Colours of the chapter's Figure 6.3: the first output step in green, the next in red.
 STEP_COLORS = ("#4daf4a", "#e41a1c", "#377eb8", "#ff7f00")
@@ -380,8 +385,6 @@ def convolution_step_figure(W, x, i: int = 0, j: int = 0, *, also=(), symbolic: 
 
 # --------------------------------------------------------------------------- inside a network (Section 6.4.6)
 # Drawing for the page on inner layers; the numbers come from cnnlib.inner (which computes).
-
-__all__ += ["plot_kernels", "plot_feature_maps", "plot_layer_panel"]
 
 
 def _as_numpy(value, name: str) -> np.ndarray:

@@ -61,5 +61,5 @@ def test_errors(fn, args, error, match):
 
 
 def test_count_include_pad_must_be_bool():
-    with pytest.raises(TypeError, match="count_include_pad must be True or False, got 'yes'"):
+    with pytest.raises(TypeError, match="count_include_pad must be True or False, got str 'yes'"):
         layers.avg_pool2d(np.zeros((1, 4, 4)), 2, count_include_pad="yes")

@@ -73,7 +73,7 @@ def test_validation():
         w.f = []
     with pytest.raises(traitlets.TraitError):
         w.t = "3"
-    with pytest.raises(TypeError, match="flip must be True or False, got 'no'"):
+    with pytest.raises(TypeError, match="flip must be True or False, got str 'no'"):
         widgets.flip_slide_explorer(flip="no")
 
 

@@ -40,7 +40,7 @@ def torch_layers(model, x):
     """Every leaf's output for a batch x, as NumPy arrays (batch axis kept)."""
     outs = []
     with torch.no_grad():
-        for _, leaf in _network._leaves(model):
+        for _, leaf in shapes.leaves(model):
             x = leaf(x)
             outs.append(x.numpy())
     return outs

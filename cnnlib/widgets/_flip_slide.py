@@ -11,7 +11,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from .._validation import as_array, nonnegative_int
+from .._validation import as_array, check_bool, nonnegative_int
 from ._esm import esm_source
 
 __all__ = ["FlipSlideExplorer", "flip_slide_explorer", "flip_slide_figure", "PRESETS"]
@@ -132,8 +132,7 @@ def flip_slide_explorer(f=None, g=None, t: int | None = None, preset: str | None
     >>> flip_slide_explorer([1, 2, 3], [1, 0, -1], t=2, flip=False).value()   # lag 0: 1·1 + 2·0 + 3·(-1)
     -2.0
     """
-    if not isinstance(flip, (bool, np.bool_)):
-        raise TypeError(f"flip must be True or False, got {flip!r}")
+    flip = check_bool(flip, "flip")
     if (f is None) != (g is None):
         raise ValueError("give both f and g, or neither (to use a preset)")
     if f is None:

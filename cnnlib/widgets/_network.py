@@ -25,6 +25,7 @@ import anywidget
 import numpy as np
 import traitlets
 
+from ..shapes import leaves as named_leaves
 from .._validation import nonnegative_int, pair
 from ._esm import esm_source
 
@@ -37,13 +38,6 @@ SUPPORTED_LAYERS = ("Conv2d", "ReLU", "Tanh", "MaxPool2d", "AvgPool2d", "Flatten
 MAX_EXAMPLES = 64
 #: The input the explorer draws on: one channel of 28 x 28 pixels in [0, 1] (MNIST's size).
 INPUT_SHAPE = (1, 28, 28)
-
-
-def _leaves(model):
-    """(dotted name, module) of every leaf of ``model`` in order (nested Sequentials flattened)."""
-    from ..shapes import _leaves as leaves
-
-    return list(leaves(model))
 
 
 def _encode(arrays) -> str:
@@ -133,7 +127,7 @@ def network_spec(model):
 
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module (a Sequential of layers), got {type(model).__name__}")
-    leaves = _leaves(model)
+    leaves = list(named_leaves(model))
     if not leaves or leaves == [("", model)]:
         raise ValueError(f"model must be a Sequential of layers, got a single {type(model).__name__}")
     layers, params, offset = [], [], 0
@@ -440,7 +434,7 @@ def network_figure(model, image, *, unit=None, label=None):
     if x.shape not in ((28, 28), (1, 28, 28)):
         raise ValueError(f"image must have shape (28, 28) or (1, 28, 28), got {tuple(x.shape)}")
     x = x.reshape(1, *INPUT_SHAPE)
-    leaves = [m for _, m in _leaves(model)]
+    leaves = [m for _, m in named_leaves(model)]
     outputs = []
     with torch.no_grad():
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
