@@ -56,7 +56,7 @@ def check_receptive_field_box(answer, model, layer, position, input_shape) -> Fe
         return Feedback(False, f"Give the box as four whole numbers (top, left, bottom, right); got {answer!r}.")
     expected = inner.receptive_field_box(model, layer, position, input_shape)
     H, W = input_shape[-2:]
-    name = inner._layer_name(model, layer)
+    name = inner.layer_name(model, layer)
     if box == expected:
         t, l, b, r = expected
         return Feedback(True, f"Correct: unit {tuple(position)} of {name} sees rows {t}..{b} and columns "

@@ -1,0 +1,39 @@
+"""Looking inside a trained network: feature maps, top activations, receptive-field boxes, deconvnet, occlusion (Section 6.4.6).
+
+This package computes; :mod:`cnnlib.visualize` draws what it computes. Modules: ``activations``
+(feature maps, top activations, receptive-field boxes), ``projections`` (deconvnet, occlusion,
+panels), ``_common`` (what they share).
+
+- :func:`feature_maps`: the activations of one layer for one input.
+- :func:`activation_maxima` and :func:`top_activations`: which inputs (and where in them)
+  excite one channel of a layer most; the images are streamed in batches.
+- :func:`receptive_field_box`: the input pixels that can affect one activation, from
+  :func:`cnnlib.shapes.receptive_field`.
+- :func:`deconvnet`: Zeiler and Fergus's projection of one activation back to pixel space.
+- :func:`occlusion_map`: how a score changes when a grey square hides part of the input.
+- :func:`layer_panel`: the ingredients of a Figure 6.12-style panel (top image patches and
+  their projections) for chosen channels of a layer.
+
+A layer is named as in ``model.named_modules()`` (``'features.relu2'``,
+``'features.fire5'``; ``''`` is the whole model), or given as the module itself. Images are tensors or arrays of shape
+``(C, H, W)`` (one) or ``(N, C, H, W)`` (many), or a dataset whose items are images or
+``(image, label)`` pairs. Results are NumPy arrays on the CPU; the computations run on the
+device that holds the model.
+
+References
+----------
+B. Liquet, S. Moka and Y. Nazarathy, *Mathematical Engineering of Deep Learning*,
+Chapter 6, Section 6.4 ("understanding inner layers and derived features", Figure 6.12).
+
+M. D. Zeiler and R. Fergus, "Visualizing and understanding convolutional networks",
+ECCV 2014 (deconvnet, Figure 2, occlusion sensitivity).
+
+M. D. Zeiler, G. W. Taylor and R. Fergus, "Adaptive deconvolutional networks for mid and
+high level feature learning", ICCV 2011 (the deconvolutional network).
+"""
+from ._common import layer_name
+from .activations import activation_maxima, feature_maps, receptive_field_box, top_activations
+from .projections import TopUnit, deconvnet, layer_panel, occlusion_map
+
+__all__ = ["feature_maps", "activation_maxima", "top_activations", "receptive_field_box", "deconvnet",
+           "occlusion_map", "TopUnit", "layer_panel", "layer_name"]
