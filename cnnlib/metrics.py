@@ -211,6 +211,10 @@ def cosine_distance(a, b) -> np.ndarray:
 
 def _scores_and_same(scores, same) -> tuple[np.ndarray, np.ndarray]:
     s = as_array(scores, "scores", ndim=1)
+    if np.isnan(s).any():  # NaN compares false with everything: the ranking would be arbitrary
+        where = np.flatnonzero(np.isnan(s))
+        raise ValueError(f"scores must not contain NaN, got NaN at position(s) {where[:10].tolist()}"
+                         f"{' ...' if len(where) > 10 else ''} of {len(s)}")
     y = _labels(same, "same")
     if y.ndim != 1:
         raise ValueError(f"same must be a 1-D array of 0/1 labels, got shape {y.shape}")

@@ -275,8 +275,14 @@ def _check_pmf(pmf, name):
     values = values.astype(int)
     if np.any(np.diff(values) != 1):
         raise ValueError(f"{name} values must be consecutive integers, got {values!r}")
+    if not np.isfinite(probs).all():
+        raise ValueError(f"{name} probs must be finite, got {probs!r}")
     if np.any(probs < 0):
         raise ValueError(f"{name} probs must be non-negative, got {probs!r}")
+    total = probs.sum()
+    if total > 1 + 1e-6:  # (float32 rounding passes); below 1: a pmf cut to these values (6.2.2's Poisson)
+        raise ValueError(f"{name} probs add up to {total:.6g}, more than 1: divide counts by their total "
+                         f"(probabilities of the values {values[0]}..{values[-1]} add up to at most 1)")
     return values, probs
 
 
@@ -286,7 +292,9 @@ def sum_pmf(pmf_a, pmf_b) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     pmf_a, pmf_b : tuple (values, probs)
-        Each with ``values`` consecutive integers, shapes ``(m,)`` and ``(n,)``.
+        Each with ``values`` consecutive integers, shapes ``(m,)`` and ``(n,)``, and ``probs``
+        finite, non-negative and adding up to at most 1 (less for a pmf cut to these values,
+        whose remaining mass lies beyond them).
 
     Returns
     -------

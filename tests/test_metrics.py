@@ -149,3 +149,12 @@ def test_verification_accuracy_by_hand_and_errors():
         metrics.best_threshold([[0.1, 0.2]], [0, 1])
     with pytest.raises(ValueError, match="threshold must be a 0-D array"):
         metrics.verification_accuracy([0.1, 0.2], [0, 1], [0.5, 0.6])
+
+
+# ---------------------------------------------------------------- impossible input (issue 19)
+@pytest.mark.parametrize("score_fn", [metrics.roc_auc, metrics.roc_curve, metrics.best_threshold,
+                                      lambda s, y: metrics.verification_accuracy(s, y, 0.5)])
+def test_a_nan_score_is_an_error_not_a_perfect_verifier(score_fn):
+    """A NaN (a diverged network, a cosine of a zero vector) sorts arbitrarily: roc_auc gave 1.0."""
+    with pytest.raises(ValueError, match=r"scores must not contain NaN, got NaN at position\(s\) \[1\]"):
+        score_fn([0.9, float("nan"), 0.6, 0.4], [1, 0, 1, 0])

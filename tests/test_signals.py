@@ -112,3 +112,18 @@ def test_errors():
         signals.sum_pmf(([0.5, 1.5], [0.5, 0.5]), signals.die_pmf())
     with pytest.raises(ValueError, match="pmf_b probs must be non-negative"):
         signals.sum_pmf(signals.die_pmf(), ([0, 1], [1.5, -0.5]))
+
+
+@pytest.mark.parametrize("probs, total", [([1.0, 1.0], "2"), ([3, 2, 1], "6"), ([0.5, 0.6], "1.1")])
+def test_sum_pmf_rejects_probabilities_adding_up_to_more_than_one(probs, total):
+    with pytest.raises(ValueError, match=rf"pmf_b probs add up to {total}, more than 1: divide"):
+        signals.sum_pmf(signals.die_pmf(), (np.arange(len(probs)), probs))
+
+
+def test_sum_pmf_rejects_nan_and_accepts_a_truncated_pmf():
+    with pytest.raises(ValueError, match="pmf_a probs must be finite, got"):
+        signals.sum_pmf(([0, 1], [0.5, float("nan")]), signals.die_pmf())
+    # a pmf cut to its first values (mass beyond the support left out) is what 6.2.2's
+    # Poisson exercise convolves; rounding errors of a true pmf are accepted too
+    _, probs = signals.sum_pmf(([0, 1], [0.5, 0.25]), ([0, 1, 2], [1 / 3 + 1e-12] * 3))
+    assert probs.sum() == pytest.approx(0.75)
