@@ -96,7 +96,8 @@ def localization_loss(logits: torch.Tensor, boxes: torch.Tensor, labels: torch.T
 
     categorical cross-entropy on the probabilities plus the squared error on the four box
     components. The factor :math:`1 - y_1` switches the box term off for "nothing", whose
-    box is undefined.
+    box is undefined; it is applied as a mask, so that whatever the network predicts there
+    (even an infinite box) adds nothing to the loss or its gradient.
 
     Examples
     --------
@@ -129,9 +130,12 @@ def localization_loss(logits: torch.Tensor, boxes: torch.Tensor, labels: torch.T
     if not torch.isfinite(target_boxes[has_object]).all():
         raise ValueError("target_boxes must be finite wherever the label is not 0 (only 'nothing' rows may be NaN)")
     classification = F.cross_entropy(logits, labels.long(), reduction="none")
-    target = torch.where(has_object[:, None], target_boxes, boxes.detach())  # "do not care" -> no error
-    squared_error = ((boxes - target) ** 2).sum(dim=1)
-    per_example = classification + gamma * has_object.to(boxes.dtype) * squared_error
+    if gamma == 0:  # plain classification, whatever the boxes hold
+        return _reduce(classification, reduction)
+    # 1 - y_1 as a mask, not a factor: 0 * (an infinite or NaN box) would be NaN, in the gradient too
+    rows = has_object[:, None]
+    error = torch.where(rows, boxes - torch.where(rows, target_boxes, 0.0), 0.0)
+    per_example = classification + gamma * (error ** 2).sum(dim=1)
     return _reduce(per_example, reduction)
 
 

@@ -142,3 +142,23 @@ def test_triplet_loss_errors(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         losses.triplet_loss(**args)
+
+
+@pytest.mark.parametrize("bad", [float("inf"), -float("inf"), float("nan")])
+def test_a_wild_predicted_box_on_a_nothing_row_is_ignored(bad):
+    """The box term is masked, not multiplied by 0 (0 * inf is NaN): an exploding box
+    prediction where there is nothing to find neither poisons the loss nor its gradient."""
+    logits = torch.zeros(3, 3, requires_grad=True)
+    boxes = torch.tensor([[0.1, 0.2, 0.3, 0.4], [bad, 0.5, 0.5, bad], [0.5, 0.5, 0.5, 0.5]], requires_grad=True)
+    labels = torch.tensor([1, 0, 2])
+    target = torch.tensor([[0.1, 0.2, 0.5, 0.4], [float("nan")] * 4, [0.5, 0.5, 0.5, 0.5]])
+    loss = losses.localization_loss(logits, boxes, labels, target)
+    want = (3 * math.log(3) + 0.2**2) / 3
+    assert loss.item() == pytest.approx(want)
+    loss.backward()
+    assert torch.isfinite(boxes.grad).all() and torch.isfinite(logits.grad).all()
+    assert (boxes.grad[1] == 0).all()
+    # gamma = 0 is plain classification even with an infinite box on an object row
+    wild = torch.tensor([[bad] * 4] * 3)
+    plain = losses.localization_loss(logits, wild, labels, target, gamma=0)
+    assert plain.item() == pytest.approx(F.cross_entropy(logits, labels).item())
