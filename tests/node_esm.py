@@ -10,7 +10,7 @@ from cnnlib.widgets._esm import esm_source
 
 def run_esm(tmp_path, name, script):
     """Run ``script`` (JavaScript that prints one JSON value) with the module of
-    ``cnnlib/_static/<name>`` importable at the URL ``MODULE``; return the parsed JSON.
+    ``cnnlib/widgets/<name>`` importable at the URL ``MODULE``; return the parsed JSON.
 
     The module is what the browser runs: ``widget_kit.js`` followed by ``<name>``.
     Skips the calling test when Node.js is not installed.

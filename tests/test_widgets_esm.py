@@ -6,7 +6,7 @@ import pytest
 from cnnlib import widgets
 from cnnlib.widgets._esm import esm_source
 
-STATIC = resources.files("cnnlib") / "_static"
+STATIC = resources.files("cnnlib") / "widgets"
 EXPLORERS = [
     # factory, module file, CSS classes the browser tests read, synced traits
     (widgets.flip_slide_explorer, "flip_slide.js", ("cnnlib-flip-slide", "cnnlib-flip-slide-value"),

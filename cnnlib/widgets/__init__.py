@@ -1,7 +1,7 @@
 """Interactive explorers for the book.
 
-Each explorer is an anywidget: its drawing logic is an ES module in ``cnnlib/_static/``
-that runs in the browser (``cnnlib/_static/widget_kit.js``, the helpers they share, is put in
+Each explorer is an anywidget: its drawing logic is an ES module in ``cnnlib/widgets/``
+that runs in the browser (``cnnlib/widgets/widget_kit.js``, the helpers they share, is put in
 front of each module by ``_esm.esm_source``), so the explorer keeps responding in the rendered book without a
 kernel (the widget state is embedded at build time), and works as any widget in Jupyter,
 JupyterLab, VS Code and Colab. Every explorer has a static matplotlib counterpart for print.

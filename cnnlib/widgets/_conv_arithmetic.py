@@ -1,7 +1,7 @@
 """Convolution-arithmetic explorer: padding, stride, dilation and Eq. (6.17) (Section 6.3).
 
 :class:`ConvArithmeticExplorer` is an anywidget: the drawing and all the arithmetic live in
-``cnnlib/_static/conv_arithmetic.js`` and run in the browser from the synced settings, so
+``cnnlib/widgets/conv_arithmetic.js`` and run in the browser from the synced settings, so
 the explorer also works in the rendered book without a kernel.
 :func:`conv_arithmetic_figure` draws the same picture with matplotlib for a few output pixels.
 """

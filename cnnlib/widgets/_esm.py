@@ -2,16 +2,16 @@
 
 Each explorer's front-end is one self-contained ES module (the offline book cannot import
 from a CDN, and anywidget ships one module per widget), so the helpers every explorer needs
-(``el``, ``frame``) live once in ``cnnlib/_static/widget_kit.js`` and are put in front of
-each module here.
+(``el``, ``frame``) live once in ``cnnlib/widgets/widget_kit.js`` and are put in front of
+each module here. Each module lies next to the Python of its explorer.
 """
 import pathlib
 
-STATIC = pathlib.Path(__file__).resolve().parents[1] / "_static"
+STATIC = pathlib.Path(__file__).resolve().parent
 
 
 def esm_source(name: str) -> str:
-    """The ES module for ``cnnlib/_static/<name>``: ``widget_kit.js`` followed by that file.
+    """The ES module for ``cnnlib/widgets/<name>``: ``widget_kit.js`` followed by that file.
 
     Examples
     --------

@@ -1,7 +1,7 @@
 """Flip-and-slide explorer of the discrete convolution, Eq. (6.1) (Section 6.2).
 
 :class:`FlipSlideExplorer` is an anywidget: the drawing and all the arithmetic live in
-``cnnlib/_static/flip_slide.js`` and run in the browser from the synced sequences ``f`` and
+``cnnlib/widgets/flip_slide.js`` and run in the browser from the synced sequences ``f`` and
 ``g``, so the explorer also works in the rendered book without a kernel.
 :func:`flip_slide_figure` draws the same picture with matplotlib for a few shifts.
 """

@@ -4,7 +4,7 @@
 ``ReLU``/``Tanh``, ``MaxPool2d``/``AvgPool2d``, ``Flatten`` and ``Linear`` layers, such as
 :func:`cnnlib.models.lenet5`) into an anywidget: the layer list as JSON and the weights as
 base64-encoded little-endian float32. The forward pass, the drawing and the arithmetic all
-run in the browser (``cnnlib/_static/network_explorer.js``), so the explorer keeps working in
+run in the browser (``cnnlib/widgets/network_explorer.js``), so the explorer keeps working in
 the static book with no kernel. :func:`network_figure` draws the same layers with matplotlib,
 for print and for readers without JavaScript; :func:`pick_examples` chooses the test digits
 the explorer offers (some of them misclassified).
