@@ -65,7 +65,7 @@ test: unit build-clean browser
 clean:
 	rm -rf _build
 
-# Classroom edition (cnnlib/classroom.py, instructors.md): the student notebooks, solutions
+# Classroom edition (cnnlib/classroom/, instructors.md): the student notebooks, solutions
 # replaced by stubs, in _build/student/ (mirroring chapters/). Grade with
 #   .venv/bin/python -m cnnlib.classroom grade PATH... --csv results.csv
 .PHONY: student
