@@ -189,18 +189,23 @@ def test_top_activations_of_a_dense_layer():
 
 
 # --------------------------------------------------------------------------- deconvnet
-def _reverse_pass(w1, w2, x, channel, position):
-    """Zeiler and Fergus's deconvnet written out: conv1 (pad 1), ReLU, 2x2 max-pool, conv2, ReLU, and back."""
-    a1 = F.relu(F.conv2d(x, w1, padding=1))
+def _reverse_pass(w1, w2, x, channel, position, guided=False):
+    """Zeiler and Fergus's deconvnet written out: conv1 (pad 1), ReLU, 2x2 max-pool, conv2, ReLU, and back.
+
+    ``guided``: guided backpropagation, which also masks each rectified signal by where the
+    ReLU's forward input was positive."""
+    z1 = F.conv2d(x, w1, padding=1)
+    a1 = F.relu(z1)
     p1, switches = F.max_pool2d(a1, 2, return_indices=True)
-    a2 = F.relu(F.conv2d(p1, w2))
+    z2 = F.conv2d(p1, w2)
+    a2 = F.relu(z2)
     r, c = position
     down = torch.zeros_like(a2)
     down[0, channel, r, c] = a2[0, channel, r, c]
-    down = F.relu(down)                                   # rectify
+    down = F.relu(down) * ((z2 > 0) if guided else 1)     # rectify
     down = F.conv_transpose2d(down, w2)                   # transposed filters of conv2
     down = F.max_unpool2d(down, switches, 2, output_size=a1.shape[-2:])  # unpool with the switches
-    down = F.relu(down)                                   # rectify
+    down = F.relu(down) * ((z1 > 0) if guided else 1)     # rectify
     return F.conv_transpose2d(down, w1, padding=1)[0]     # transposed filters of conv1
 
 
@@ -218,6 +223,9 @@ def test_deconvnet_is_the_explicit_reverse_pass(seed, channel, r, c):
         net[3].weight.copy_(w2)
     got = inner.deconvnet(net, "4", channel, x[0], (r, c))
     np.testing.assert_allclose(got, _reverse_pass(w1, w2, x, channel, (r, c)).numpy(), rtol=1e-10, atol=1e-12)
+    guided = inner.guided_backprop(net, "4", channel, x[0], (r, c))
+    np.testing.assert_allclose(guided, _reverse_pass(w1, w2, x, channel, (r, c), guided=True).numpy(),
+                               rtol=1e-10, atol=1e-12)
     # plain backpropagation masks by the forward pass instead: a different answer in general
     assert all(type(m).forward is nn.ReLU.forward and "forward" not in vars(m) for m in net if isinstance(m, nn.ReLU))
 
@@ -358,3 +366,92 @@ def test_errors_name_the_argument():
     unused.forward = lambda t: unused[0](t)
     with pytest.raises(ValueError, match="was not used in the forward pass"):
         inner.feature_maps(unused, "1", x[0])
+
+
+# --------------------------------------------------------------------------- choosing channels and winners
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(9, 30), st.integers(1, 8), st.floats(0.0, 0.9))
+def test_selective_channels_skip_channels_with_fewer_than_k_positive_images(seed, N, C, dead):
+    rng = np.random.default_rng(seed)
+    values = rng.exponential(size=(N, C)) * (rng.random((N, C)) > dead)
+    k = 9
+    got = inner.selective_channels(values, C, k=k)
+    # oracle: a loop over the channels
+    ratios = {}
+    for c in range(C):
+        column = values[:, c]
+        if (column > 0).sum() >= k:
+            ratios[c] = np.sort(column)[::-1][:k].mean() / column.mean()
+    assert sorted(got) == sorted(ratios)
+    along = [ratios[c] for c in got]              # most selective first (up to rounding on ties)
+    assert all(a >= b * (1 - 1e-12) for a, b in zip(along, along[1:]))
+    assert all((values[:, c] > 0).sum() >= k for c in got)
+
+
+def test_layer_panel_keeps_one_winner_per_group_and_can_use_guided_backprop():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2))
+    x = torch.rand(12, 1, 10, 10)
+    groups = [n // 3 for n in range(12)]          # four "photographs", three crops each
+    values, _ = inner.activation_maxima(net, "2", x)
+    panel = inner.layer_panel(net, "2", [0, 1], x, k=9, groups=groups)
+    for c, units in panel.items():
+        assert len(units) == 4                    # fewer than k: one per group
+        best_per_group = sorted((max(range(3 * g, 3 * g + 3), key=lambda n: (values[n, c], -n)) for g in range(4)),
+                                key=lambda n: (-values[n, c], n))
+        assert [u.index for u in units] == best_per_group
+    guided = inner.layer_panel(net, "2", [0], x, k=3, rule="guided")
+    for u in guided[0]:
+        full = inner.guided_backprop(net, "2", 0, x[u.index], u.position)
+        t, l, b, r = u.box
+        np.testing.assert_allclose(u.projection, full[:, t:b + 1, l:r + 1], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="groups must give one label per image"):
+        inner.layer_panel(net, "2", [0], x, groups=[0, 1])
+    with pytest.raises(ValueError, match="rule must be one of"):
+        inner.layer_panel(net, "2", [0], x, rule="lrp")
+
+
+# --------------------------------------------------------------------------- activation maximisation
+@settings(max_examples=5, deadline=None)
+@given(st.integers(0, 10_000))
+def test_activation_maximization_beats_every_image_of_a_pool(seed):
+    torch.manual_seed(seed)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 3, 3), nn.ReLU())
+    pool = torch.rand(64, 1, 12, 12)
+    values, _ = inner.activation_maxima(net, "4", pool)
+    channel = int(np.argmax(values.max(axis=0)))
+    with torch.no_grad():
+        at_the_unit = net(pool)[:, channel, 1, 1]   # the pool's activations of the unit optimised
+    best = inner.activation_maximization(net, "4", channel, (1, 12, 12), steps=64, lr=0.1, jitter=0, blur=0,
+                                         seed=seed)
+    assert best.image.shape == (1, 12, 12) and best.image.min() >= 0 and best.image.max() <= 1
+    # the value reported is the unit's activation for the image returned (oracle: a plain forward pass)
+    with torch.no_grad():
+        direct = net(torch.tensor(best.image)[None])[0, channel][best.position]
+    assert best.value == pytest.approx(float(direct), rel=1e-5)
+    assert best.position == (1, 1)                # the centre of the 3 x 3 map
+    assert best.value > float(at_the_unit.max())
+    assert best.history.shape == (64,)
+    regularised = inner.activation_maximization(net, "4", channel, (1, 12, 12), steps=32, lr=0.1, seed=seed)
+    assert regularised.value > float(np.median(at_the_unit))   # jitter and blur cost some, not everything
+    assert all("forward" not in vars(m) for m in net if isinstance(m, nn.ReLU))  # rules restored
+
+
+def test_activation_maximization_of_a_dense_unit_and_its_errors():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(16, 3), nn.ReLU())
+    best = inner.activation_maximization(net, "2", 1, (1, 4, 4), steps=32, jitter=0, blur=0)
+    w = net[1].weight[1].detach().numpy().reshape(4, 4)
+    np.testing.assert_array_equal(best.image[0] > 0.5, w > 0)   # the linear unit's optimum: 1 where w > 0
+    assert best.position == ()
+    with pytest.raises(ValueError, match="input_shape must be"):
+        inner.activation_maximization(net, "2", 1, (4, 4))
+    with pytest.raises(ValueError, match="lr must be a number"):
+        inner.activation_maximization(net, "2", 1, (1, 4, 4), lr=-1)
+    with pytest.raises(ValueError, match="value_range must be"):
+        inner.activation_maximization(net, "2", 1, (1, 4, 4), value_range=(1, 0))
+    with pytest.raises(ValueError, match="position must be None"):
+        inner.activation_maximization(net, "2", 1, (1, 4, 4), position=(0, 0))
+    with pytest.raises(ValueError, match="channel must be in 0..2"):
+        inner.activation_maximization(net, "2", 3, (1, 4, 4))
+

@@ -1,16 +1,21 @@
 """Looking inside a trained network: feature maps, top activations, receptive-field boxes, deconvnet, occlusion (Section 6.4.6).
 
 This package computes; :mod:`cnnlib.visualize` draws what it computes. Modules: ``activations``
-(feature maps, top activations, receptive-field boxes), ``projections`` (deconvnet, occlusion,
-panels), ``_common`` (what they share).
+(feature maps, top activations, receptive-field boxes), ``projections`` (deconvnet, guided
+backpropagation, occlusion, panels), ``optimize`` (activation maximisation), ``_common`` and
+``_relu_rules`` (what they share).
 
 - :func:`feature_maps`: the activations of one layer for one input.
 - :func:`activation_maxima` and :func:`top_activations`: which inputs (and where in them)
-  excite one channel of a layer most; the images are streamed in batches.
+  excite one channel of a layer most; the images are streamed in batches;
+  :func:`selective_channels` picks channels worth showing (none that is dead on the images).
 - :func:`receptive_field_box`: the input pixels that can affect one activation, from
   :func:`cnnlib.shapes.receptive_field`.
-- :func:`deconvnet`: Zeiler and Fergus's projection of one activation back to pixel space.
+- :func:`deconvnet`: Zeiler and Fergus's projection of one activation back to pixel space;
+  :func:`guided_backprop`, the same with backpropagation's mask added at each ReLU.
 - :func:`occlusion_map`: how a score changes when a grey square hides part of the input.
+- :func:`activation_maximization`: the input, found by gradient ascent, that excites one unit
+  most (feature visualisation by optimisation).
 - :func:`layer_panel`: the ingredients of a Figure 6.12-style panel (top image patches and
   their projections) for chosen channels of a layer.
 
@@ -32,8 +37,10 @@ M. D. Zeiler, G. W. Taylor and R. Fergus, "Adaptive deconvolutional networks for
 high level feature learning", ICCV 2011 (the deconvolutional network).
 """
 from ._common import layer_name
-from .activations import activation_maxima, feature_maps, receptive_field_box, top_activations
-from .projections import TopUnit, deconvnet, layer_panel, occlusion_map
+from .activations import activation_maxima, feature_maps, receptive_field_box, selective_channels, top_activations
+from .optimize import Optimized, activation_maximization
+from .projections import TopUnit, deconvnet, guided_backprop, layer_panel, occlusion_map
 
-__all__ = ["feature_maps", "activation_maxima", "top_activations", "receptive_field_box", "deconvnet",
-           "occlusion_map", "TopUnit", "layer_panel", "layer_name"]
+__all__ = ["feature_maps", "activation_maxima", "top_activations", "selective_channels", "receptive_field_box",
+           "deconvnet", "guided_backprop", "occlusion_map", "TopUnit", "layer_panel", "activation_maximization",
+           "Optimized", "layer_name"]

@@ -12,7 +12,7 @@ from .._validation import pair, positive_int
 from ._common import (_as_image, _batches, _check_channel, _check_position, _count, _device, _dtype, _run_to,
                       layer_name)
 
-__all__ = ["feature_maps", "activation_maxima", "top_activations", "receptive_field_box"]
+__all__ = ["feature_maps", "activation_maxima", "top_activations", "selective_channels", "receptive_field_box"]
 
 
 # --------------------------------------------------------------------------- feature maps and top activations
@@ -164,6 +164,47 @@ def top_activations(model: nn.Module, layer, channel: int, images, k: int = 9, *
     return [(index, position, value) for value, index, position in best]
 
 
+
+
+def selective_channels(values, n: int, *, k: int = 9) -> list:
+    """The ``n`` most selective channels: a strong answer to their ``k`` best images, a weak one on average.
+
+    Parameters
+    ----------
+    values : ndarray, shape (N, C)
+        :math:`\\eta` of every image for every channel, as :func:`activation_maxima` returns it.
+    n : int
+        How many channels to return.
+    k : int, default 9
+        The number of top images a panel shows.
+
+    Returns
+    -------
+    list of int
+        The channels with the largest ratio of the mean of their ``k`` largest values to their
+        mean over all images, most selective first (ties: smaller channel first), among the
+        channels that are positive on at least ``k`` images. A channel positive on fewer
+        images would fill its panel with images that do not excite it at all (a dead or
+        nearly dead unit has a huge ratio). Fewer than ``n`` if fewer channels qualify.
+
+    Examples
+    --------
+    >>> values = np.array([[0.0, 1.0, 2.0], [0.0, 1.0, 0.5], [9.0, 1.0, 0.0]])
+    >>> selective_channels(values, 3, k=2)   # channel 0 is positive once only; 2 beats 1
+    [2, 1]
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2:
+        raise ValueError(f"values must have shape (N, C) (activation_maxima), got shape {values.shape}")
+    n, k = positive_int(n, "n"), positive_int(k, "k")
+    if k > len(values):
+        raise ValueError(f"k must be at most the number of images ({len(values)}), got {k}")
+    top = -np.sort(-values, axis=0)[:k].mean(axis=0)
+    mean = values.mean(axis=0)
+    ratio = top / np.where(mean > 0, mean, 1.0)
+    alive = np.flatnonzero((values > 0).sum(axis=0) >= k)
+    order = sorted(alive, key=lambda c: (-ratio[c], c))
+    return [int(c) for c in order[:n]]
 
 
 # --------------------------------------------------------------------------- receptive fields

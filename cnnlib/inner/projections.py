@@ -2,7 +2,6 @@
 panels of Figure 6.12 (Section 6.4.6); re-exported by :mod:`cnnlib.inner`."""
 from __future__ import annotations
 
-import contextlib
 from typing import NamedTuple
 
 import numpy as np
@@ -10,43 +9,15 @@ import torch
 from torch import nn
 
 from .._modes import eval_mode
-from .._validation import nonnegative_int, pair, positive_int
+from .._validation import check_choice, nonnegative_int, pair, positive_int
 from ._common import _as_image, _check_channel, _check_position, _device, _dtype, _run_to, layer_name
+from ._relu_rules import relu_rule
 from .activations import activation_maxima, receptive_field_box
 
-__all__ = ["deconvnet", "occlusion_map", "TopUnit", "layer_panel"]
+__all__ = ["deconvnet", "guided_backprop", "occlusion_map", "TopUnit", "layer_panel"]
 
 
 # --------------------------------------------------------------------------- deconvnet
-class _DeconvReLU(torch.autograd.Function):
-    """ReLU forward; backward passes a ReLU of the incoming signal (Zeiler and Fergus's rectification)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return x.clamp(min=0)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad.clamp(min=0)
-
-
-def _deconv_relu_forward(x):
-    return _DeconvReLU.apply(x)
-
-
-@contextlib.contextmanager
-def _deconvnet_relus(model: nn.Module):
-    """Make every ``nn.ReLU`` of the model use the deconvnet rule on the way back, then restore it."""
-    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
-    for m in relus:
-        m.forward = _deconv_relu_forward  # an instance attribute shadows the class's forward
-    try:
-        yield
-    finally:
-        for m in relus:
-            del m.forward
-
-
 def deconvnet(model: nn.Module, layer, channel: int, image, position=None) -> np.ndarray:
     """Zeiler and Fergus's deconvnet: one activation projected back to pixel space.
 
@@ -105,15 +76,56 @@ def deconvnet(model: nn.Module, layer, channel: int, image, position=None) -> np
     return _project(model, name, x, [channel], [position])[0]
 
 
-def _project(model: nn.Module, name: str, x: torch.Tensor, channels, positions) -> np.ndarray:
-    """Deconvnet projections of one activation per image of the batch ``x`` (B, C, H, W), in one backward pass.
+def guided_backprop(model: nn.Module, layer, channel: int, image, position=None) -> np.ndarray:
+    r"""Guided backpropagation of one activation to pixel space: the deconvnet's rule and backpropagation's, both.
+
+    Same as :func:`deconvnet` except at the ReLUs, where the signal coming down is kept only
+    where it is positive (the deconvnet's rule) *and* the ReLU's input was positive in the
+    forward pass (backpropagation's rule) (Springenberg et al., 2015).
+
+    Parameters
+    ----------
+    model, layer, channel, image, position
+        As in :func:`deconvnet`.
+
+    Returns
+    -------
+    ndarray, shape (C, H, W)
+        The projection, scaled by the activation's value.
+
+    Notes
+    -----
+    With incoming signal :math:`g` and forward input :math:`x` of a ReLU, the three rules
+    send back :math:`g\,[x > 0]` (backpropagation), :math:`\max(g, 0)` (deconvnet) and
+    :math:`\max(g, 0)\,[x > 0]` (guided backpropagation). Adebayo et al. (2018) show that
+    the deconvnet's and guided backpropagation's pictures can change little when the
+    network's upper weights are randomised: they show the image's edges at least as much as
+    what the unit has learned. Page 6.4.6 runs that check.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv2d(1, 1, 1, bias=False), nn.ReLU(), nn.Conv2d(1, 1, 1, bias=False), nn.ReLU())
+    >>> with torch.no_grad():
+    ...     _ = net[0].weight.fill_(1.0); _ = net[2].weight.fill_(-1.0)
+    >>> x = torch.tensor([[[-2.0, 1.0]]])
+    >>> float(net(x).detach().max())   # the second ReLU is off everywhere
+    0.0
+    >>> guided_backprop(net, "1", 0, x, (0, 1))[0]   # only where the first ReLU was on
+    array([[0., 1.]], dtype=float32)
+    """
+    name = layer_name(model, layer)
+    return _project(model, name, _as_image(image), [channel], [position], rule="guided")[0]
+
+
+def _project(model: nn.Module, name: str, x: torch.Tensor, channels, positions, rule: str = "deconvnet") -> np.ndarray:
+    """Projections (deconvnet, or another ReLU ``rule``) of one activation per image of the batch ``x`` (B, C, H, W), in one backward pass.
 
     In evaluation mode the images do not interact, so the gradient of the sum of the B chosen
     activations, taken with respect to the batch, holds the B projections side by side.
     ``positions[b]`` may be None (the channel's largest activation in image b).
     """
     x = x.to(_device(model), _dtype(model)).detach().requires_grad_(True)
-    with eval_mode(model), _deconvnet_relus(model), torch.enable_grad():
+    with eval_mode(model), relu_rule(model, rule), torch.enable_grad():
         out = _run_to(model, name, x)
         seed = torch.zeros_like(out)
         for b, (channel, position) in enumerate(zip(channels, positions)):
@@ -221,10 +233,11 @@ class TopUnit(NamedTuple):
     value: float        #: the activation
     box: tuple          #: (top, left, bottom, right) of its receptive field, inclusive
     patch: np.ndarray   #: the image inside the box, shape (C, h, w)
-    projection: np.ndarray  #: the deconvnet projection inside the box, shape (C, h, w)
+    projection: np.ndarray  #: the projection (deconvnet or guided) inside the box, shape (C, h, w)
 
 
-def layer_panel(model: nn.Module, layer, channels, images, k: int = 9, *, maxima=None, batch_size: int = 64) -> dict:
+def layer_panel(model: nn.Module, layer, channels, images, k: int = 9, *, maxima=None, batch_size: int = 64,
+                groups=None, rule: str = "deconvnet") -> dict:
     """For chosen channels of a layer: the top ``k`` image patches and their deconvnet projections.
 
     One pass over ``images`` (:func:`activation_maxima`) finds, for every channel, the ``k``
@@ -246,11 +259,18 @@ def layer_panel(model: nn.Module, layer, channels, images, k: int = 9, *, maxima
         What :func:`activation_maxima` returned for this layer and these images, to save
         the pass over the images when it has been made already.
     batch_size : int, default 64
+    groups : sequence, optional
+        One label per image (say, the photograph a crop was cut from). At most one image of
+        each label is kept for a channel, the best, so that overlapping crops of one
+        photograph cannot fill the panel with the same patch.
+    rule : {'deconvnet', 'guided'}, default 'deconvnet'
+        How the activations are projected: :func:`deconvnet` or :func:`guided_backprop`.
 
     Returns
     -------
     dict of int to list of TopUnit
-        For each channel, its ``k`` best units, best first.
+        For each channel, its ``k`` best units, best first (fewer when ``groups`` has fewer
+        than ``k`` labels).
 
     Examples
     --------
@@ -270,6 +290,11 @@ def layer_panel(model: nn.Module, layer, channels, images, k: int = 9, *, maxima
     for c in channels:
         if c >= values.shape[1]:
             raise ValueError(f"channels must be in 0..{values.shape[1] - 1} (layer {name!r}), got {c}")
+    if groups is not None:
+        groups = list(groups)
+        if len(groups) != len(values):
+            raise ValueError(f"groups must give one label per image ({len(values)}), got {len(groups)}")
+    check_choice(rule, "rule", ("deconvnet", "guided"))
 
     def item(i):
         it = images[i]
@@ -279,10 +304,10 @@ def layer_panel(model: nn.Module, layer, channels, images, k: int = 9, *, maxima
         spatial = _run_to(model, name, _as_image(item(0)).to(_device(model), _dtype(model))).ndim == 4
     panel = {}
     for c in channels:
-        order = sorted(range(len(values)), key=lambda n: (-values[n, c], n))[:k]
+        order = _best(values[:, c], k, groups)
         x = torch.stack([item(n) for n in order])
         where = [tuple(int(v) for v in positions[n, c]) if spatial else None for n in order]
-        projections = _project(model, name, x, [c] * len(order), where)
+        projections = _project(model, name, x, [c] * len(order), where, rule)
         units = []
         for n, pos, image, proj in zip(order, where, x, projections):
             box = receptive_field_box(model, name, pos, tuple(image.shape)) if spatial else (
@@ -292,3 +317,18 @@ def layer_panel(model: nn.Module, layer, channels, images, k: int = 9, *, maxima
                                  image[:, t:b + 1, l:r + 1].cpu().numpy(), proj[:, t:b + 1, l:r + 1]))
         panel[c] = units
     return panel
+
+
+def _best(values: np.ndarray, k: int, groups=None) -> list:
+    """Indices of the ``k`` largest ``values`` (ties: smaller index first), at most one per label of ``groups``."""
+    order = sorted(range(len(values)), key=lambda n: (-values[n], n))
+    if groups is None:
+        return order[:k]
+    seen, best = set(), []
+    for n in order:
+        if groups[n] not in seen:
+            seen.add(groups[n])
+            best.append(n)
+            if len(best) == k:
+                break
+    return best
