@@ -30,7 +30,7 @@ from typing import Iterable, Mapping, NamedTuple
 
 import numpy as np
 
-from ._validation import as_array, pair, positive_int
+from ._validation import as_array, check_bool, pair, positive_int
 
 __all__ = [
     # Sections 6.2-6.4: matrices and convolution steps
@@ -539,7 +539,8 @@ def plot_feature_maps(maps, *, ncols: int = 8, max_maps: int = 32, size: float =
     return fig
 
 
-def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 0.55, percentile: float = 99.0):
+def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 0.55, percentile: float = 99.0,
+                     per_row: int | None = None, invert: bool = False):
     """Draw a Figure 6.12-style panel: for each channel, its top projections beside the image patches.
 
     Parameters
@@ -556,6 +557,11 @@ def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 
         Each projection is drawn with grey for zero and white (black) for plus (minus) this
         percentile of its magnitudes, larger values clipped: projections are sparse, and
         scaling by the single largest value would leave most of them invisible.
+    per_row : int, optional
+        Channels per row of the figure (default: all in one row). One or two per row keep
+        the patches large on a narrow page.
+    invert : bool, default False
+        Draw grey patches dark on light (``1 - patch``), the way the book draws digits.
 
     Returns
     -------
@@ -563,7 +569,9 @@ def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 
         One axes per channel: on the left a grid of the deconvnet projections, on the right
         the same grid of the receptive-field patches of the images that excite the channel
         most, best at the top left, as Zeiler and Fergus draw their Figure 2. Patches cut
-        at the image border are smaller and sit at the top left of their cell.
+        at the image border are smaller and sit at the top left of their cell. A unit whose
+        activation (``value``) is not positive did not answer at all: its patch is faded
+        into grey and its projection left blank, so it cannot pass for an example.
 
     Examples
     --------
@@ -578,23 +586,38 @@ def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 
 
     if not isinstance(panel, Mapping) or not panel:
         raise ValueError(f"panel must be a non-empty mapping of channel to units (inner.layer_panel), got {panel!r}")
+    invert = check_bool(invert, "invert")
     k = max(len(units) for units in panel.values())
     g = int(np.ceil(np.sqrt(k)))
     n = len(panel)
-    fig, axes = plt.subplots(1, n, figsize=(n * (2 * g + 0.7) * size, g * size + (0.6 if title else 0.35)),
+    per_row = n if per_row is None else min(positive_int(per_row, "per_row"), n)
+    rows = int(np.ceil(n / per_row))
+    fig, axes = plt.subplots(rows, per_row, figsize=(per_row * (2 * g + 0.7) * size,
+                                                     rows * (g * size + 0.4) + (0.4 if title else 0.1)),
                              squeeze=False)
-    for ax, (channel, units) in zip(axes[0], panel.items()):
-        projections = _mosaic([_rgb_tile(np.asarray(u.projection), centred=True, percentile=percentile)
-                               for u in units], g)
-        patches = _mosaic([_rgb_tile(np.asarray(u.patch), centred=False) for u in units], g)
+    for ax in axes.flat[n:]:
+        fig.delaxes(ax)
+
+    def patch_tile(u):
+        tile = _rgb_tile(np.asarray(u.patch), centred=False)
+        tile = 1 - tile if invert and np.asarray(u.patch).shape[0] == 1 else tile
+        return tile if getattr(u, "value", 1.0) > 0 else 0.25 * tile + 0.75 * 0.8   # no answer: faded
+
+    def projection_tile(u):
+        tile = _rgb_tile(np.asarray(u.projection), centred=True, percentile=percentile)
+        return tile if getattr(u, "value", 1.0) > 0 else np.full_like(tile, 0.8)
+
+    for ax, (channel, units) in zip(axes.flat, panel.items()):
+        projections = _mosaic([projection_tile(u) for u in units], g)
+        patches = _mosaic([patch_tile(u) for u in units], g)
         h = max(projections.shape[0], patches.shape[0])
         gap = max(2, projections.shape[1] // 8)
         both = np.ones((h, projections.shape[1] + gap + patches.shape[1], 3))
         both[:projections.shape[0], :projections.shape[1]] = projections
         both[:patches.shape[0], projections.shape[1] + gap:] = patches
         ax.imshow(both, interpolation="nearest")
-        ax.set_title(f"channel {channel}", fontsize=8)
+        ax.set_title(f"channel {channel}", fontsize=12)
         ax.axis("off")
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=13)
     return fig

@@ -75,6 +75,40 @@ def test_projections_are_clipped_at_the_percentile():
     plt.close("all")
 
 
+def test_units_that_did_not_answer_are_faded_and_digits_can_be_drawn_dark_on_light():
+    from types import SimpleNamespace as Unit
+
+    patch = np.zeros((1, 4, 4))
+    patch[0, 1, 1:3] = 1.0                                             # a white stroke on black
+    projection = np.ones((1, 4, 4))
+    units = [Unit(patch=patch, projection=projection, value=2.0), Unit(patch=patch, projection=projection, value=0.0)]
+    both = _mosaic_of(visualize.plot_layer_panel({0: units}, invert=True, percentile=100))
+    width = 2 * (4 + 1) - 1
+    gap = max(2, width // 8)
+    answered = both[:4, width + gap:width + gap + 4, 0]
+    np.testing.assert_allclose(answered, 1 - patch[0])                 # dark stroke on white
+    silent = both[:4, width + gap + 5:width + gap + 9, 0]
+    np.testing.assert_allclose(silent, 0.25 * (1 - patch[0]) + 0.6)    # faded into grey
+    np.testing.assert_allclose(both[:4, 5:9, 0], 0.8)                  # its projection left blank
+    plt.close("all")
+
+
+def test_channels_per_row():
+    from types import SimpleNamespace as Unit
+
+    units = [Unit(patch=np.zeros((3, 5, 5)), projection=np.ones((3, 5, 5)), value=1.0)] * 4
+    fig = visualize.plot_layer_panel({c: units for c in range(3)}, per_row=2, title="t")
+    assert [ax.get_title() for ax in fig.axes] == ["channel 0", "channel 1", "channel 2"]
+    rows = sorted({round(ax.get_position().y0, 3) for ax in fig.axes})
+    assert len(rows) == 2                                              # two rows: 2 + 1 channels
+    assert min(ax.title.get_fontsize() for ax in fig.axes) >= 9
+    with pytest.raises(ValueError, match="per_row must be a positive int"):
+        visualize.plot_layer_panel({0: units}, per_row=0)
+    with pytest.raises(TypeError, match="invert must be True or False"):
+        visualize.plot_layer_panel({0: units}, invert="yes")
+    plt.close("all")
+
+
 def test_errors():
     with pytest.raises(ValueError, match=r"weight must have shape \(K, C, K_h, K_w\)"):
         visualize.plot_kernels(np.zeros((3, 3)))
