@@ -69,7 +69,7 @@ def test_nms_min_mode_and_errors():
 def test_missing_weights_give_a_clear_error(monkeypatch):
     monkeypatch.setattr(mtcnn, "weights_path", lambda name: None)
     assert not mtcnn.available()
-    with pytest.raises(FileNotFoundError, match="pip install --no-deps facenet-pytorch==2.6.0"):
+    with pytest.raises(ImportError, match="pip install --no-deps facenet-pytorch==2.6.0"):
         mtcnn.load_mtcnn()
 
 

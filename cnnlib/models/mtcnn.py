@@ -14,8 +14,8 @@ The weights are the ones shipped in the ``facenet-pytorch`` wheel (MIT licence),
 ``torch.load(..., weights_only=True)``; none of that package's code is imported (it needs
 torchvision). The layer names here match its state dicts. :func:`detect_faces` follows its
 detection procedure (image pyramid, non-maximum suppression, box regression, squaring).
-Without the wheel, :func:`available` is ``False`` and :func:`load_mtcnn` raises a clear
-``FileNotFoundError``.
+Without the wheel, :func:`available` is ``False`` and :func:`load_mtcnn` raises an
+``ImportError`` that gives the pip line.
 
 References
 ----------
@@ -171,8 +171,9 @@ def load_mtcnn(device=None) -> tuple[PNet, RNet, ONet]:
 
     Raises
     ------
-    FileNotFoundError
-        When the facenet-pytorch wheel (which holds the weights) is not installed.
+    ImportError
+        When the facenet-pytorch wheel (which holds the weights) is not installed; the message
+        gives the pip line.
 
     Examples
     --------
@@ -184,9 +185,10 @@ def load_mtcnn(device=None) -> tuple[PNet, RNet, ONet]:
     for cls, name in ((PNet, "pnet.pt"), (RNet, "rnet.pt"), (ONet, "onet.pt")):
         path = weights_path(name)
         if path is None:
-            raise FileNotFoundError(
-                f"the MTCNN weights {name} were not found: install them with "
-                f"`pip install --no-deps facenet-pytorch==2.6.0` (only its weight files are used)")
+            raise ImportError(
+                f"the MTCNN weights {name} come from the package facenet-pytorch, which is not installed: "
+                f"pip install --no-deps facenet-pytorch==2.6.0 (only its weight files are used; --no-deps "
+                f"because its own pins clash with ours)")
         net = cls()
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         nets.append(net.to(device or "cpu").eval())

