@@ -15,7 +15,7 @@ from torch import nn
 
 from ..data import data_root
 from ._batches import as_tensors
-from .device import resolve_device
+from .device import usable_device
 from .loop import History, fit
 
 __all__ = ["ENTRY_FORMAT", "cached_fit", "fingerprint_tensor", "fingerprint_data", "load_entry", "save_entry",
@@ -100,7 +100,7 @@ def cached_fit(model: nn.Module, train_data, val_data=None, *, name: str, root=N
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(name, str) or not name or any(c in name for c in "/\\ "):
         raise ValueError(f"name must be a non-empty file name without slashes or spaces, got {name!r}")
-    device = resolve_device(fit_kwargs.pop("device", None))
+    device = usable_device(fit_kwargs.pop("device", None))
     key_parts = {
         "model": repr(model),
         "init": [(k, fingerprint_tensor(v)) for k, v in model.state_dict().items()],

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["get_device", "resolve_device", "amp_dtype", "QUICK_ENV", "quick_run", "set_seed"]
+__all__ = ["get_device", "resolve_device", "usable_device", "amp_dtype", "QUICK_ENV", "quick_run", "set_seed"]
 
 
 def get_device() -> torch.device:
@@ -112,6 +112,30 @@ def resolve_device(device) -> torch.device:
         return torch.device(device)
     except (RuntimeError, TypeError):
         raise ValueError(f"device must be None, a torch.device or a string such as 'cpu' or 'cuda', got {device!r}") from None
+
+
+def usable_device(device) -> torch.device:
+    """:func:`resolve_device`, and a clear error when that device is not on this machine.
+
+    Examples
+    --------
+    >>> usable_device("cpu")
+    device(type='cpu')
+    """
+    device = resolve_device(device)
+    pick = f"train.get_device() would pick {get_device().type!r} here"
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={str(device)!r}, but CUDA is not available on this machine (no NVIDIA GPU, "
+                             f"or a PyTorch built without CUDA); {pick}")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device={str(device)!r}, but this machine has {torch.cuda.device_count()} CUDA "
+                             f"device(s), numbered from 0; {pick}")
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"device={str(device)!r}, but Apple's MPS is not available on this machine; {pick}")
+    return device
 
 
 def amp_dtype(device: torch.device):

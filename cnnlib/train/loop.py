@@ -11,8 +11,9 @@ from torch import nn
 
 from .._validation import check_choice, positive_int
 from ._batches import as_tensors, count_correct, get_batch, place_data, prepare_model
+from ._checks import check_first_forward, check_loss
 from ._cuda_graph import CudaGraphStep, cuda_graph_possible, onecycle_rates
-from .device import amp_dtype, resolve_device, set_seed
+from .device import amp_dtype, set_seed, usable_device
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "History", "make_optimizer", "EagerStep", "fit"]
 
@@ -116,9 +117,11 @@ class EagerStep:
         self.scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
         self.scheduler, self.total_steps, self.done = scheduler, total_steps, 0
         self.device = next((p.device for p in model.parameters()), torch.device("cpu"))
+        self.watch, self.epoch = self.device.type != "cuda", 0  # (on CUDA: the loss of each epoch, no waiting)
 
     def start_epoch(self, perm):
         self.perm, self.position = perm, 0
+        self.epoch += 1
         self.loss_sum = torch.zeros((), device=self.device)
         self.correct = torch.zeros((), device=self.device, dtype=torch.long)
         self.seen = self.labels = 0
@@ -132,6 +135,8 @@ class EagerStep:
         with autocast:
             outputs = self.model(xb)
             loss = self.loss_fn(outputs, yb)
+        if self.watch:
+            check_loss(loss, self.epoch, self.position // self.batch_size, self.opt.param_groups[0]["lr"])
         self.opt.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -219,6 +224,17 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs: int = 5, batch_s
     -------
     History
 
+    Raises
+    ------
+    ValueError
+        Before training, for what one forward pass of two examples shows: an input the model
+        cannot take (the layer and what it expects: a grayscale image into a colour network, an
+        image too small), or class labels beyond the model's outputs; and for a device that is
+        not on this machine.
+    FloatingPointError
+        When the training loss becomes NaN or infinite: at that step, before the optimizer
+        step (on CUDA, at the end of the epoch, so as not to wait for the GPU at every step).
+
     Notes
     -----
     One step on a mini-batch :math:`B` of the training data is a gradient step on
@@ -254,7 +270,7 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs: int = 5, batch_s
         raise TypeError(f"loss_fn must be a function loss_fn(outputs, targets), got {type(loss_fn).__name__}")
     classification = loss_fn is None
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
-    device = resolve_device(device)
+    device = usable_device(device)
     if channels_last is None:
         channels_last = device.type == "cuda"
     X, y = as_tensors(train_data, "train_data", classification=classification)
@@ -269,6 +285,9 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs: int = 5, batch_s
     if val is not None:
         val = place_data(*val, device)[:2]  # validation data also move to the GPU once, when they fit
     n = len(y)
+    check_first_forward(model, X, y, "train_data", classification, device)
+    if val is not None:
+        check_first_forward(model, *val, "val_data", classification, device)
 
     params = [p for p in model.parameters() if p.requires_grad]
     if not params and not isinstance(optimizer, torch.optim.Optimizer):
@@ -313,6 +332,7 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs: int = 5, batch_s
             torch.cuda.synchronize(device)
         history.seconds.append(time.perf_counter() - start)
         loss, accuracy = step.totals()
+        check_loss(loss, epoch + 1, None, opt.param_groups[0]["lr"])
         history.train_loss.append(loss)
         history.train_accuracy.append(accuracy)
         history.lr.append(float(opt.param_groups[0]["lr"]))

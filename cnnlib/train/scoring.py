@@ -11,7 +11,8 @@ from torch import nn
 from .._modes import eval_mode
 from .._validation import positive_int
 from ._batches import as_tensors, count_correct
-from .device import amp_dtype, resolve_device
+from ._checks import check_labels, forward
+from .device import amp_dtype, usable_device
 from .loop import History
 
 __all__ = ["evaluate", "predict", "plot_history", "freeze", "unfreeze", "count_trainable", "model_device",
@@ -35,7 +36,7 @@ def batched_outputs(model, X, batch_size, device):
         autocast = (torch.autocast(device_type="cuda", dtype=amp) if amp is not None
                     else contextlib.nullcontext())
         with autocast:
-            out = model(xb)
+            out = forward(model, xb)
         outs.append(out.float() if out.dtype in (torch.float16, torch.bfloat16) else out)
     return torch.cat(outs)
 
@@ -75,12 +76,13 @@ def evaluate(model: nn.Module, data, *, batch_size: int = 1024, device=None, los
     if loss_fn is not None and not callable(loss_fn):
         raise TypeError(f"loss_fn must be a function loss_fn(outputs, targets), got {type(loss_fn).__name__}")
     X, y = as_tensors(data, "data", classification=loss_fn is None)
-    device = model_device(model) if device is None else resolve_device(device)
+    device = model_device(model) if device is None else usable_device(device)
     model.to(device)
     with eval_mode(model), torch.inference_mode():
         outputs = batched_outputs(model, X, batch_size, device)
         yd = y.to(outputs.device)
         if loss_fn is None:
+            check_labels(outputs, y, "data")
             loss = nn.functional.cross_entropy(outputs, yd, reduction="sum").item() / len(y)
         else:
             loss = sum(float(loss_fn(outputs[i:i + batch_size], yd[i:i + batch_size])) * len(yd[i:i + batch_size])
@@ -118,7 +120,7 @@ def predict(model: nn.Module, data, *, batch_size: int = 1024, device=None) -> t
         X = data if data.is_floating_point() else data.float()
     else:
         X, _ = as_tensors(data, "data")
-    device = model_device(model) if device is None else resolve_device(device)
+    device = model_device(model) if device is None else usable_device(device)
     model.to(device)
     with eval_mode(model), torch.inference_mode():
         return batched_outputs(model, X, batch_size, device).argmax(1).cpu()
