@@ -9,6 +9,10 @@
 PY_MIN := 3.11
 PYTHON ?= $(or $(firstword $(foreach p,python3.13 python3.12 python3.11 python3,\
 	$(if $(shell $(p) -c 'import sys; print(int(sys.version_info >= (3, 11)))' 2>/dev/null | grep -x 1),$(p)))),python3)
+# On Linux, PyPI's torch is the CUDA build (~2.7 GB with its CUDA wheels). For the CPU build:
+#   make book TORCH_INDEX=https://download.pytorch.org/whl/cpu   (installs torch from there first)
+TORCH_INDEX ?=
+TORCH_PIN := $(shell grep -m1 '^torch==' requirements.txt | cut -d' ' -f1)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -37,6 +41,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	  exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install -q $(TORCH_PIN) --index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
