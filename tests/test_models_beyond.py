@@ -100,3 +100,23 @@ def test_segmenter_is_fully_convolutional_with_a_pointwise_classifier():
     feats = torch.rand(1, 20, 5, 6)
     dense = feats.permute(0, 2, 3, 1) @ net.classify.weight[:, :, 0, 0].T + net.classify.bias
     torch.testing.assert_close(net.classify(feats), dense.permute(0, 3, 1, 2))
+
+
+def test_unet_skip_connections_carry_full_resolution_detail():
+    torch.manual_seed(0)
+    net = models.UNet(num_classes=4, width=4)
+    assert net(torch.zeros(2, 1, 16, 24)).shape == (2, 4, 16, 24)
+    # the output at a pixel depends on that input pixel through down1 -> up1 (the skip), even
+    # with the bottom level switched off
+    for p in net.bottom.parameters():
+        p.data.zero_()
+    x = torch.rand(1, 1, 16, 16, requires_grad=True)
+    net(x)[0, :, 5, 7].sum().backward()
+    assert x.grad[0, 0, 5, 7] != 0
+
+
+def test_unet_errors():
+    with pytest.raises(ValueError, match="multiples of 4"):
+        models.UNet()(torch.zeros(1, 1, 18, 16))
+    with pytest.raises(ValueError, match="shape \\(B, C, H, W\\)"):
+        models.UNet()(torch.zeros(1, 16, 16))

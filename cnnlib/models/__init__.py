@@ -11,7 +11,8 @@ module          what it holds                                                   
                 :class:`SqueezeExcitation`, :class:`MBConv`
 ``landmarks``   :func:`alexnet`, :func:`googlenet`, :func:`resnet`,                   6.5
                 :func:`efficientnet`, :func:`compound_scaling`
-``tasks``       :func:`localizer`, :class:`Segmenter`, :class:`SiameseNetwork`        6.6
+``tasks``       :func:`localizer`, :class:`Segmenter`, :class:`UNet`,                 6.6
+                :class:`SiameseNetwork`
 ``pretrained``  :func:`squeezenet1_1`, :func:`efficientnet_lite0`,                    6.4–6.5
                 :func:`trained_lenet5`, :func:`imagenet_class_names`, input rules
 ``mtcnn``       MTCNN's three networks and its face detector (not re-exported:        6.6

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validation import as_array, check_choice
+from ..boxes import nms
 
 __all__ = ["PNet", "RNet", "ONet", "weights_path", "available", "load_mtcnn", "nms", "detect_faces"]
 
@@ -193,48 +194,6 @@ def load_mtcnn(device=None) -> tuple[PNet, RNet, ONet]:
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         nets.append(net.to(device or "cpu").eval())
     return tuple(nets)
-
-
-def nms(boxes, scores, threshold: float, mode: str = "union") -> np.ndarray:
-    """Greedy non-maximum suppression: keep the best box, drop boxes overlapping it too much, repeat.
-
-    Parameters
-    ----------
-    boxes : array_like, shape (N, 4)
-        Corners (x1, y1, x2, y2).
-    scores : array_like, shape (N,)
-    threshold : float
-        Boxes whose overlap with a kept box exceeds this are dropped.
-    mode : {"union", "min"}
-        Overlap as intersection over union, or intersection over the smaller area.
-
-    Returns
-    -------
-    ndarray of int
-        Indices of the kept boxes, best score first.
-
-    Examples
-    --------
-    >>> nms([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]], [0.9, 0.8, 0.7], 0.5).tolist()
-    [0, 2]
-    """
-    check_choice(mode, "mode", ("union", "min"))
-    b = np.asarray(boxes, dtype=float).reshape(-1, 4)
-    s = np.asarray(scores, dtype=float).reshape(-1)
-    if len(b) != len(s):
-        raise ValueError(f"boxes and scores must have the same length, got {len(b)} and {len(s)}")
-    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    order, keep = np.argsort(-s, kind="stable"), []
-    while order.size:
-        i, rest = order[0], order[1:]
-        keep.append(int(i))
-        w = np.clip(np.minimum(b[i, 2], b[rest, 2]) - np.maximum(b[i, 0], b[rest, 0]), 0, None)
-        h = np.clip(np.minimum(b[i, 3], b[rest, 3]) - np.maximum(b[i, 1], b[rest, 1]), 0, None)
-        inter = w * h
-        denom = np.minimum(area[i], area[rest]) if mode == "min" else area[i] + area[rest] - inter
-        overlap = np.divide(inter, denom, out=np.zeros_like(inter), where=denom > 0)
-        order = rest[overlap <= threshold]
-    return np.array(keep, dtype=int)
 
 
 def _square(boxes):

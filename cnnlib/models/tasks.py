@@ -1,6 +1,6 @@
 """Networks for the tasks beyond classification of Section 6.6.
 
-:func:`localizer` (class and box), :class:`Segmenter` (a class per pixel) and
+:func:`localizer` (class and box), :class:`Segmenter` and :class:`UNet` (a class per pixel) and
 :class:`SiameseNetwork` (an embedding and a comparison head for verification).
 
 References
@@ -17,7 +17,7 @@ from torch import nn
 
 from .._validation import check_bool, pair, positive_int
 
-__all__ = ["SiameseNetwork", "localizer", "Segmenter"]
+__all__ = ["SiameseNetwork", "localizer", "Segmenter", "UNet"]
 
 
 class SiameseNetwork(nn.Module):
@@ -28,12 +28,12 @@ class SiameseNetwork(nn.Module):
     turns the two embeddings into the probability that they show the same identity.
 
     ==========  ==========================================  ==================
-    name        layer                                       output shape
+    name        layer (defaults: channels=(8, 16), hidden=64)  output shape
     ==========  ==========================================  ==================
-    conv1       5 x 5 conv, padding 2, 16 ch, ReLU, 2x2 max  (16, 14, 14)
-    conv2       5 x 5 conv, padding 2, 32 ch, ReLU, 2x2 max  (32, 7, 7)
-    fc1         dense 1568 -> 128, ReLU                     (128,)
-    fc2         dense 128 -> embedding_dim                  (embedding_dim,)
+    conv1       3 x 3 conv, padding 1, 8 ch, ReLU, 2x2 max   (8, 14, 14)
+    conv2       3 x 3 conv, padding 1, 16 ch, ReLU, 2x2 max  (16, 7, 7)
+    fc1         dense 784 -> 64, ReLU                       (64,)
+    fc2         dense 64 -> embedding_dim                   (embedding_dim,)
     ==========  ==========================================  ==================
 
     (for 28 x 28 inputs; an adaptive average pooling to 7 x 7 before ``fc1`` lets other sizes
@@ -44,6 +44,10 @@ class SiameseNetwork(nn.Module):
     embedding_dim : int, default 16
         Length of the embedding vectors.
     in_channels : int, default 1
+    channels : (int, int), default (8, 16)
+        Channels of conv1 and conv2 (fc1 then has ``channels[1] * 49`` inputs).
+    hidden : int, default 64
+        Width of fc1.
     normalize : bool, default True
         Put the embeddings on the unit sphere (as FaceNet does), so that squared Euclidean
         distances lie in [0, 4] and equal twice the cosine distance.
@@ -82,6 +86,8 @@ class SiameseNetwork(nn.Module):
     True
     >>> sum(p.numel() for p in net.compare.parameters())
     9
+    >>> net.embedding.head.fc1  # the table above: 16 channels of 7 x 7 = 784 inputs
+    Linear(in_features=784, out_features=64, bias=True)
     """
 
     def __init__(self, embedding_dim: int = 16, in_channels: int = 1, *, channels=(8, 16), hidden: int = 64,
@@ -234,3 +240,80 @@ class Segmenter(nn.Module):
         whole = coarse.amax(dim=(2, 3), keepdim=True).expand(-1, -1, *x.shape[-2:])  # (B, 2 width, H, W)
         coarse = nn.functional.interpolate(coarse, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return self.classify(torch.cat([fine, coarse, whole], dim=1))  # (B, num_classes, H, W)
+
+
+def _double_conv(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(OrderedDict([
+        ("conv1", nn.Conv2d(c_in, c_out, 3, padding=1)), ("relu1", nn.ReLU()),
+        ("conv2", nn.Conv2d(c_out, c_out, 3, padding=1)), ("relu2", nn.ReLU()),
+    ]))
+
+
+class UNet(nn.Module):
+    """A small U-Net: an encoder that pools twice, a decoder that upsamples twice, skip connections between.
+
+    The architecture of Ronneberger et al. (2015) at a small scale. The encoder is a plain CNN
+    (two 3 x 3 convolutions, then 2 x 2 max pooling, twice); the decoder doubles the resolution
+    twice (a 2 x 2 transposed convolution) and, at each level, concatenates the encoder's feature
+    maps of the same size (the *skip connection*) before two more convolutions, so that the fine
+    detail lost by pooling comes back for the last layer, a 1 x 1 convolution that classifies
+    every pixel.
+
+    ==========  ==============================================  ======================
+    name        layers                                          output shape
+    ==========  ==============================================  ======================
+    down1       two 3 x 3 convs, ReLU                            (w, H, W)
+    down2       2 x 2 max pool, two 3 x 3 convs, ReLU            (2w, H/2, W/2)
+    bottom      2 x 2 max pool, two 3 x 3 convs, ReLU            (4w, H/4, W/4)
+    up2         transposed conv x2, concat down2, two 3 x 3      (2w, H/2, W/2)
+    up1         transposed conv x2, concat down1, two 3 x 3      (w, H, W)
+    classify    1 x 1 conv                                      (num_classes, H, W)
+    ==========  ==============================================  ======================
+
+    Parameters
+    ----------
+    num_classes : int, default 3
+    in_channels : int, default 1
+    width : int, default 8
+        w, the channels at full resolution.
+
+    Shape
+    -----
+    (B, in_channels, H, W) -> (B, num_classes, H, W), H and W multiples of 4.
+
+    Examples
+    --------
+    >>> net = UNet()
+    >>> net(torch.zeros(2, 1, 32, 32)).shape
+    torch.Size([2, 3, 32, 32])
+    >>> UNet()(torch.zeros(1, 1, 30, 32))
+    Traceback (most recent call last):
+    ...
+    ValueError: x must have a height and width that are multiples of 4, got (30, 32)
+    """
+
+    def __init__(self, num_classes: int = 3, in_channels: int = 1, *, width: int = 8):
+        super().__init__()
+        num_classes, in_channels, width = (positive_int(v, n) for v, n in
+                                           ((num_classes, "num_classes"), (in_channels, "in_channels"), (width, "width")))
+        self.down1 = _double_conv(in_channels, width)
+        self.down2 = _double_conv(width, 2 * width)
+        self.bottom = _double_conv(2 * width, 4 * width)
+        self.lift2 = nn.ConvTranspose2d(4 * width, 2 * width, 2, stride=2)
+        self.up2 = _double_conv(4 * width, 2 * width)
+        self.lift1 = nn.ConvTranspose2d(2 * width, width, 2, stride=2)
+        self.up1 = _double_conv(2 * width, width)
+        self.classify = nn.Conv2d(width, num_classes, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.ndim != 4:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"x must be a tensor of shape (B, C, H, W), got {got}")
+        if x.shape[-2] % 4 or x.shape[-1] % 4:
+            raise ValueError(f"x must have a height and width that are multiples of 4, got {tuple(x.shape[-2:])}")
+        d1 = self.down1(x)  # (B, w, H, W)
+        d2 = self.down2(nn.functional.max_pool2d(d1, 2))  # (B, 2w, H/2, W/2)
+        b = self.bottom(nn.functional.max_pool2d(d2, 2))  # (B, 4w, H/4, W/4)
+        u2 = self.up2(torch.cat([self.lift2(b), d2], dim=1))  # skip connection from down2
+        u1 = self.up1(torch.cat([self.lift1(u2), d1], dim=1))  # skip connection from down1
+        return self.classify(u1)
