@@ -65,27 +65,36 @@ def _as_image(image, name: str = "image") -> torch.Tensor:
     return image.unsqueeze(0)
 
 
-def _run_to(model: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor:
-    """The output of module ``name`` for input ``x``; the network stops right after it."""
-    module = dict(model.named_modules())[name]
+def _run_to(model: nn.Module, name, x: torch.Tensor):
+    """The output of module ``name`` for input ``x``; the network stops right after it.
+
+    ``name`` may also be a list of names: then a dict of their outputs, and the network stops
+    once all of them have run."""
+    names = [name] if isinstance(name, str) else list(name)
+    modules = dict(model.named_modules())
     box = {}
 
-    def hook(_module, _inputs, output):
-        if not isinstance(output, torch.Tensor):
-            raise TypeError(f"layer {name!r} returns a {type(output).__name__}, not a tensor")
-        box["out"] = output
-        raise _Stop
+    def hook_for(n):
+        def hook(_module, _inputs, output):
+            if not isinstance(output, torch.Tensor):
+                raise TypeError(f"layer {n!r} returns a {type(output).__name__}, not a tensor")
+            box.setdefault(n, output)
+            if len(box) == len(names):
+                raise _Stop
+        return hook
 
-    handle = module.register_forward_hook(hook)
+    handles = [modules[n].register_forward_hook(hook_for(n)) for n in names]
     try:
         model(x)
     except _Stop:
         pass
     finally:
-        handle.remove()
-    if "out" not in box:
-        raise ValueError(f"layer {name!r} was not used in the forward pass of model")
-    return box["out"]
+        for handle in handles:
+            handle.remove()
+    for n in names:
+        if n not in box:
+            raise ValueError(f"layer {n!r} was not used in the forward pass of model")
+    return box[name] if isinstance(name, str) else box
 
 
 def _check_channel(channel, out: torch.Tensor, name: str) -> int:

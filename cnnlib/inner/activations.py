@@ -53,7 +53,8 @@ def activation_maxima(model: nn.Module, layer, images, *, batch_size: int = 64):
     Parameters
     ----------
     model : torch.nn.Module
-    layer : str or torch.nn.Module
+    layer : str or torch.nn.Module, or a list of them
+        The layer; for a list, every image goes through the network once for all of them.
     images : Tensor or ndarray (N, C, H, W), or a dataset of images or (image, label) pairs
         Streamed through the network ``batch_size`` at a time.
     batch_size : int, default 64
@@ -66,33 +67,41 @@ def activation_maxima(model: nn.Module, layer, images, *, batch_size: int = 64):
         The (row, col) of that maximum (the first one in row-major order on ties); zeros for
         a layer without a spatial map.
 
+    For a list of layers: a dict from each layer's name to its ``(values, positions)``.
+
     Examples
     --------
-    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 3, 3))
     >>> values, positions = activation_maxima(net, "1", torch.randn(5, 1, 8, 8))
     >>> values.shape, positions.shape
     ((5, 2), (5, 2, 2))
+    >>> both = activation_maxima(net, ["1", "2"], torch.randn(5, 1, 8, 8))
+    >>> {name: v.shape for name, (v, p) in both.items()}
+    {'1': (5, 2), '2': (5, 3)}
     """
-    name = layer_name(model, layer)
+    many = isinstance(layer, (list, tuple))
+    names = [layer_name(model, one) for one in (layer if many else [layer])]
     batch_size = positive_int(batch_size, "batch_size")
     device, dtype = _device(model), _dtype(model)
-    values, positions = [], []
+    found = {name: ([], []) for name in names}
     with eval_mode(model), torch.no_grad():
         for batch in _batches(images, batch_size):
-            out = _run_to(model, name, batch.to(device, dtype))
-            if out.ndim == 2:
-                values.append(out.cpu().numpy())
-                positions.append(np.zeros(out.shape + (2,), dtype=np.int64))
-                continue
-            _check_position((0, 0), out, name)  # a spatial map: (N, C, h, w)
-            flat = out.flatten(2)                # (B, C, h * w)
-            best, where = flat.max(dim=2)        # first maximum on ties
-            values.append(best.cpu().numpy())
-            w = out.shape[3]
-            positions.append(torch.stack([where // w, where % w], dim=-1).cpu().numpy())
-    if not values:
+            outs = _run_to(model, names, batch.to(device, dtype))
+            for name, out in outs.items():
+                values, positions = found[name]
+                if out.ndim == 2:
+                    values.append(out.cpu().numpy())
+                    positions.append(np.zeros(out.shape + (2,), dtype=np.int64))
+                    continue
+                _check_position((0, 0), out, name)  # a spatial map: (N, C, h, w)
+                best, where = out.flatten(2).max(dim=2)   # (B, C) each; the first maximum on ties
+                values.append(best.cpu().numpy())
+                w = out.shape[3]
+                positions.append(torch.stack([where // w, where % w], dim=-1).cpu().numpy())
+    if not found[names[0]][0]:
         raise ValueError("images must hold at least one image, got none")
-    return np.concatenate(values), np.concatenate(positions)
+    result = {name: (np.concatenate(v), np.concatenate(p)) for name, (v, p) in found.items()}
+    return result if many else result[names[0]]
 
 
 def top_activations(model: nn.Module, layer, channel: int, images, k: int = 9, *, batch_size: int = 64) -> list:
