@@ -199,9 +199,11 @@ class LayerTable:
 
 
 _KINDS = {"Conv2d": "Convolution", "MaxPool2d": "Max-pooling", "AvgPool2d": "Average-pooling",
+          "ConvTranspose2d": "Convolution (transposed)", "Conv1d": "Convolution (1-D)",
           "Linear": "Fully connected", "AdaptiveAvgPool2d": "Adaptive average pooling",
           "AdaptiveMaxPool2d": "Adaptive max-pooling"}
 _NORMS = ("BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm2d", "LayerNorm", "LocalResponseNorm")
+_NO_PRODUCTS = ("PReLU", "Embedding")  # layers with parameters but no multiply-accumulates
 
 
 def layer_table(model, input_shape) -> LayerTable:
@@ -253,6 +255,16 @@ def layer_table(model, input_shape) -> LayerTable:
     Total: 8,094 neurons, 61,706 learned parameters
     Eq. (6.22): L = 7, L_train = 5, L_pool = 2, L_conv = 2, L_dense = 3
     """
+    calls, input_shape = trace_leaf_calls(model, input_shape)
+    return LayerTable(_layer_rows(calls, input_shape))
+
+
+def trace_leaf_calls(model, input_shape, *, counter=None) -> tuple:
+    """Run ``model`` once on a zero input of ``input_shape`` (eval mode, no gradient) and return
+    ``(calls, input_shape)``: one ``(name, module, input shape, output shape)`` per call of a leaf
+    module, shapes without the batch axis. ``counter``: a context (PyTorch's FlopCounterMode) to run in."""
+    import contextlib
+
     import torch
     from torch import nn
 
@@ -275,7 +287,7 @@ def layer_table(model, input_shape) -> LayerTable:
     was_training = model.training
     try:
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), (counter if counter is not None else contextlib.nullcontext()):
             model(torch.zeros((1, *input_shape), device=device, dtype=dtype))
     except RuntimeError as exc:
         raise ValueError(f"the model does not run on inputs of shape {input_shape}: {exc}") from None
@@ -283,6 +295,11 @@ def layer_table(model, input_shape) -> LayerTable:
         model.train(was_training)
         for h in hooks:
             h.remove()
+    return calls, input_shape
+
+
+def _layer_rows(calls, input_shape) -> list:
+    from torch import nn
 
     def size(shape):
         n = 1
@@ -305,7 +322,7 @@ def layer_table(model, input_shape) -> LayerTable:
             continue
         number = 1 + max(r.number for r in rows if r.number is not None)
         rows.append(LayerRow(number, _KINDS.get(cls, cls), shape_out, size(shape_out), n_params, name, n_params > 0))
-    return LayerTable(rows)
+    return rows
 
 
 # --------------------------------------------------------------------------- multiply-accumulates (Section 6.5)
@@ -402,21 +419,30 @@ class MacTable:
                              for r in self.rows])
 
 
-def _layer_cost(module, output_shape) -> tuple:
-    """Hand count ``(macs, pool_ops)`` of one layer call, from the module and its output shape."""
+def _layer_cost(module, input_shape, output_shape) -> tuple | None:
+    """Hand count ``(macs, pool_ops)`` of one layer call, from the module and its input and output
+    shapes; ``None`` for a layer with parameters of a kind it does not know."""
     from torch import nn
 
-    outputs = 1
-    for s in output_shape:
-        outputs *= s
-    if isinstance(module, nn.Conv2d):
-        K_h, K_v = module.kernel_size
-        return outputs * (module.in_channels // module.groups) * K_h * K_v, 0  # each output: M_c'/g x K_h x K_v products
+    def size(shape):
+        n = 1
+        for v in shape:
+            n *= v
+        return n
+
+    outputs = size(output_shape)
+    if isinstance(module, nn.modules.conv._ConvNd):  # Conv1d/2d/3d and their transposes
+        window = size(module.kernel_size)
+        if module.transposed:  # each input value is spread over a window of every output channel of its group
+            return size(input_shape) * (module.out_channels // module.groups) * window, 0
+        return outputs * (module.in_channels // module.groups) * window, 0  # each output: M_c'/g x K_h x K_v products
     if isinstance(module, nn.Linear):
         return outputs * module.in_features, 0  # each output: a dot product of length in_features
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         K_h, K_v = pair(module.kernel_size, "kernel_size")
         return 0, outputs * (K_h * K_v - 1)  # K_h K_v values reduced to one
+    if any(True for _ in module.parameters()) and type(module).__name__ not in _NORMS + _NO_PRODUCTS:
+        return None
     return 0, 0
 
 
@@ -426,8 +452,14 @@ def macs(model, input_shape) -> MacTable:
     Parameters
     ----------
     model : torch.nn.Module
-        Any network whose work is done by ``nn.Conv2d`` and ``nn.Linear`` modules (run once,
-        as in :func:`layer_table`; a model on the ``meta`` device costs no memory).
+        Any network whose work is done by convolutions (``nn.Conv1d``, ``nn.Conv2d``,
+        ``nn.Conv3d`` and their transposes) and ``nn.Linear`` modules (run once, as in
+        :func:`layer_table`; a model on the ``meta`` device costs no memory). Work it cannot
+        count (a layer with parameters of another kind, an ``F.conv2d`` or a matrix product
+        written in a module's ``forward``) is left out of the total with a ``UserWarning`` that
+        names the module: the same forward pass runs under PyTorch's
+        ``torch.utils.flop_counter.FlopCounterMode``, whose count per module is compared with
+        the hand count.
     input_shape : tuple of int
         Shape of one input without the batch axis, e.g. ``(3, 224, 224)``.
 
@@ -442,7 +474,9 @@ def macs(model, input_shape) -> MacTable:
     A convolution with ``M_c`` output channels of size ``M_h' x M_v'`` computes each output
     value as a sum of ``(M_c' / groups) K_h K_v`` products (Eq. (6.23) without the bias), so
     it costs ``M_c M_h' M_v' (M_c' / groups) K_h K_v`` multiply-accumulates; a dense layer
-    costs ``N_in N_out``. Pooling multiplies nothing: a window of ``K_h K_v`` values is reduced
+    costs ``N_in N_out``. A transposed convolution spreads each of its input values over a
+    window of every output channel of its group: ``(input values) (M_c / groups) K_h K_v``.
+    Pooling multiplies nothing: a window of ``K_h K_v`` values is reduced
     with ``K_h K_v - 1`` comparisons or additions, reported as ``pool_ops`` (adaptive
     poolings, whose windows vary, report 0). Biases, batch
     norm, activations and the additions of residual connections are not counted, as
@@ -460,14 +494,58 @@ def macs(model, input_shape) -> MacTable:
     (416520, 3528)
     """
     from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
 
-    table = layer_table(model, input_shape)
-    rows = []
-    for r in table.layers:
+    counter = FlopCounterMode(display=False)
+    calls, input_shape = trace_leaf_calls(model, input_shape, counter=counter)
+    inputs, counted = {}, {}
+    for name, module, shape_in, shape_out in calls:
+        inputs.setdefault(name, []).append(shape_in)
+        cost = _layer_cost(module, shape_in, shape_out)
+        known = cost is not None and counted.get(name, 0) is not None
+        counted[name] = counted.get(name, 0) + cost[0] if known else None
+    rows, calls_seen = [], {}
+    for r in _layer_rows(calls, input_shape):
+        if not r.number:
+            continue
+        k = calls_seen[r.name] = calls_seen.get(r.name, -1) + 1  # the k-th call of a module used more than once
         module = model.get_submodule(r.name)
-        count, pool_ops = _layer_cost(module, r.output_shape)
+        count, pool_ops = _layer_cost(module, inputs[r.name][k], r.output_shape) or (0, 0)
         kind = r.kind
         if isinstance(module, nn.Conv2d) and kind.startswith(type(module).__name__):  # a Conv2d subclass
             kind = "Convolution" + kind[len(type(module).__name__):]
         rows.append(MacRow(r.number, kind, r.output_shape, r.parameters, count, pool_ops, r.name))
-    return MacTable(rows, table.rows[0].output_shape)
+    _warn_uncounted(model, counted, counter)
+    return MacTable(rows, input_shape)
+
+
+def _warn_uncounted(model, counted: dict, counter) -> None:
+    """Warn, naming them, about the modules whose multiply-accumulates the hand count misses: a
+    layer with parameters of a kind it does not know (``counted[name] is None``), or work that
+    PyTorch's counter sees in a module beyond that of the layers counted inside it (an
+    ``F.conv2d`` or a matrix product written in ``forward``)."""
+    import warnings
+
+    root = type(model).__name__
+    seen = {}  # module name -> multiply-accumulates by PyTorch's counter, the module's own calls only
+    totals = {k: sum(v.values()) // 2 for k, v in counter.get_flop_counts().items() if k != "Global"}
+    for key, total in totals.items():
+        name = "" if key == root else key[len(root) + 1:] if key.startswith(root + ".") else None
+        if name is None:
+            continue
+        children = [k for k in totals if k.startswith(key + ".") and "." not in k[len(key) + 1:]]
+        seen[name] = total - sum(totals[c] for c in children)
+    problems = []
+    for name, module in model.named_modules():
+        own_seen, own_counted = seen.get(name, 0), counted.get(name, 0)
+        if own_counted is None:
+            there = f"; PyTorch's counter sees {own_seen:,} multiply-accumulates there" if own_seen else ""
+            problems.append(f"{name!r} ({type(module).__name__}), a layer with parameters of a kind it does not "
+                            f"know{there}")
+        elif own_seen > own_counted:
+            done = f"counted {own_counted:,} of them" if own_counted else "counted no work there"
+            problems.append(f"{name!r} ({type(module).__name__}): PyTorch's counter sees {own_seen:,} "
+                            f"multiply-accumulates there (a convolution or matrix product written in forward?), "
+                            f"macs {done}")
+    if problems:
+        warnings.warn("counting.macs left work out of the total: " + "; ".join(problems), stacklevel=3)

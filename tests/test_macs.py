@@ -1,4 +1,7 @@
 """Tests for cnnlib.counting.macs: hand counts of multiply-accumulates against PyTorch's FlopCounterMode."""
+import warnings
+from collections import OrderedDict
+
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
@@ -91,3 +94,90 @@ def test_errors():
         counting.macs(models.lenet5(), 28)
     with pytest.raises(ValueError, match="the model does not run on inputs of shape"):
         counting.macs(models.lenet5(), (3, 28, 28))
+
+
+# ---------------------------------------------------------------- every network of cnnlib.models, other layers (issue 19)
+@pytest.mark.parametrize("build, input_shape", [
+    (lambda: models.vgg19(), (3, 224, 224)),
+    (lambda: models.squeezenet1_1(), (3, 224, 224)),
+    (lambda: models.localizer(), (1, 32, 32)),
+    (lambda: models.Segmenter(), (1, 32, 32)),
+    (lambda: models.SiameseNetwork().embedding, (1, 28, 28)),
+    (lambda: models.resnet(34), (3, 64, 64)),
+    (lambda: models.efficientnet(1), (3, 96, 96)),
+    (lambda: nn.Sequential(nn.Conv2d(1, 4, 3, stride=2), nn.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1)),
+     (1, 16, 16)),
+    (lambda: nn.Sequential(nn.Conv1d(2, 6, 5, padding=2), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 20, 3)), (2, 20)),
+])
+def test_every_network_matches_the_flop_counter(build, input_shape):
+    with torch.device("meta"):
+        model = build()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing it cannot count
+        table = counting.macs(model, input_shape)
+    assert table.total == counted(model, input_shape)
+    assert table.total_parameters == sum(p.numel() for p in model.parameters())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(1, 3),
+       st.integers(0, 1), st.integers(1, 2), st.integers(3, 8))
+def test_transposed_conv_hand_count(groups, c_in_per, c_out_per, k, stride, padding, dilation, h):
+    conv = nn.ConvTranspose2d(groups * c_in_per, groups * c_out_per, k, stride=stride, padding=padding,
+                              dilation=dilation, groups=groups)
+    shape = (groups * c_in_per, h, h + 1)
+    row, = counting.macs(conv, shape).rows
+    # each input value is spread over the kernel of every output channel of its group
+    assert row.macs == groups * c_in_per * h * (h + 1) * c_out_per * k * k == counted(conv, shape)
+    assert row.kind == "Convolution (transposed)"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(1, 5), st.integers(1, 3), st.integers(8, 20))
+def test_conv1d_hand_count(groups, c_in_per, c_out_per, k, stride, n):
+    conv = nn.Conv1d(groups * c_in_per, groups * c_out_per, k, stride=stride, groups=groups)
+    row, = counting.macs(conv, (groups * c_in_per, n)).rows
+    out = (n - k) // stride + 1
+    assert row.macs == groups * c_out_per * out * c_in_per * k == counted(conv, (groups * c_in_per, n))
+
+
+class _FunctionalConv(nn.Module):
+    """A convolution done by F.conv2d inside forward, with a fixed kernel (a buffer, not a layer)."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Conv2d(1, 2, 3)
+        self.register_buffer("blur", torch.ones(2, 2, 3, 3) / 9)
+
+    def forward(self, x):
+        return nn.functional.conv2d(self.first(x), self.blur)
+
+
+class _OwnWeight(nn.Module):
+    """A layer with its own weight and a matrix product in forward: a leaf of a kind macs does not know."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(5, 3))
+
+    def forward(self, x):
+        return x @ self.weight.T
+
+
+def test_work_it_cannot_count_is_a_warning_that_names_it():
+    with pytest.warns(UserWarning, match=r"'blur-conv' \(_FunctionalConv\): PyTorch's counter sees 576 "
+                                         r"multiply-accumulates there .* counted no work there"):
+        table = counting.macs(nn.Sequential(OrderedDict([("blur-conv", _FunctionalConv())])), (1, 8, 8))
+    assert table.total == 2 * 6 * 6 * 9  # the Conv2d it knows
+    with pytest.warns(UserWarning, match=r"'1' \(_OwnWeight\).*15 multiply-accumulates"):
+        counting.macs(nn.Sequential(nn.Flatten(), _OwnWeight()), (1, 1, 3))
+    with pytest.warns(UserWarning, match=r"'0' \(Bilinear\)"):
+        counting.macs(_Pair(), (4,))
+
+
+class _Pair(nn.Sequential):
+    def __init__(self):
+        super().__init__(nn.Bilinear(4, 4, 2))
+
+    def forward(self, x):
+        return self[0](x, x)
