@@ -540,7 +540,7 @@ def plot_feature_maps(maps, *, ncols: int = 8, max_maps: int = 32, size: float =
 
 
 def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 0.55, percentile: float = 99.0,
-                     per_row: int | None = None, invert: bool = False):
+                     per_row: int | None = None, invert: bool = False, projections: bool = True):
     """Draw a Figure 6.12-style panel: for each channel, its top projections beside the image patches.
 
     Parameters
@@ -562,6 +562,8 @@ def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 
         the patches large on a narrow page.
     invert : bool, default False
         Draw grey patches dark on light (``1 - patch``), the way the book draws digits.
+    projections : bool, default True
+        False: the patches alone, each three times wider on the same page.
 
     Returns
     -------
@@ -592,7 +594,8 @@ def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 
     n = len(panel)
     per_row = n if per_row is None else min(positive_int(per_row, "per_row"), n)
     rows = int(np.ceil(n / per_row))
-    fig, axes = plt.subplots(rows, per_row, figsize=(per_row * (2 * g + 0.7) * size,
+    projections = check_bool(projections, "projections")
+    fig, axes = plt.subplots(rows, per_row, figsize=(per_row * ((2 if projections else 1) * g + 0.7) * size,
                                                      rows * (g * size + 0.4) + (0.4 if title else 0.1)),
                              squeeze=False)
     for ax in axes.flat[n:]:
@@ -608,13 +611,15 @@ def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 
         return tile if getattr(u, "value", 1.0) > 0 else np.full_like(tile, 0.8)
 
     for ax, (channel, units) in zip(axes.flat, panel.items()):
-        projections = _mosaic([projection_tile(u) for u in units], g)
         patches = _mosaic([patch_tile(u) for u in units], g)
-        h = max(projections.shape[0], patches.shape[0])
-        gap = max(2, projections.shape[1] // 8)
-        both = np.ones((h, projections.shape[1] + gap + patches.shape[1], 3))
-        both[:projections.shape[0], :projections.shape[1]] = projections
-        both[:patches.shape[0], projections.shape[1] + gap:] = patches
+        both = patches
+        if projections:
+            drawn = _mosaic([projection_tile(u) for u in units], g)
+            h = max(drawn.shape[0], patches.shape[0])
+            gap = max(2, drawn.shape[1] // 8)
+            both = np.ones((h, drawn.shape[1] + gap + patches.shape[1], 3))
+            both[:drawn.shape[0], :drawn.shape[1]] = drawn
+            both[:patches.shape[0], drawn.shape[1] + gap:] = patches
         ax.imshow(both, interpolation="nearest")
         ax.set_title(f"channel {channel}", fontsize=12)
         ax.axis("off")

@@ -469,3 +469,16 @@ def test_activation_maxima_of_several_layers_in_one_pass():
         np.testing.assert_array_equal(both[name][0], values)
         np.testing.assert_array_equal(both[name][1], positions)
 
+
+def test_layer_panel_boxes_of_a_fire_module_follow_the_branch_of_the_channel():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), models.Fire(4, 2, 3, 3))
+    x = torch.rand(6, 1, 16, 16)
+    panel = inner.layer_panel(net, "2", [0, 5], x, k=2)    # channel 0: the 1 x 1 branch; 5: the 3 x 3 branch
+    for c, extra in ((0, 0), (5, 1)):
+        for u in panel[c]:
+            oracle = inner.receptive_field_box(net, "0", u.position, (1, 16, 16))   # conv 3 x 3 alone
+            t, l, b, r = oracle
+            grown = (max(t - extra, 0), max(l - extra, 0), min(b + extra, 15), min(r + extra, 15))
+            assert u.box == grown
+

@@ -102,6 +102,12 @@ def test_channels_per_row():
     rows = sorted({round(ax.get_position().y0, 3) for ax in fig.axes})
     assert len(rows) == 2                                              # two rows: 2 + 1 channels
     assert min(ax.title.get_fontsize() for ax in fig.axes) >= 9
+    alone = _mosaic_of(visualize.plot_layer_panel({0: units}, projections=False))
+    expected = np.ones((11, 11, 3))                                    # patches only: 2 x 2 tiles, 1 px apart
+    for r in (0, 6):
+        for c in (0, 6):
+            expected[r:r + 5, c:c + 5] = 0.0
+    np.testing.assert_allclose(alone, expected)
     with pytest.raises(ValueError, match="per_row must be a positive int"):
         visualize.plot_layer_panel({0: units}, per_row=0)
     with pytest.raises(TypeError, match="invert must be True or False"):

@@ -310,7 +310,7 @@ def layer_panel(model: nn.Module, layer, channels, images, k: int = 9, *, maxima
         projections = _project(model, name, x, [c] * len(order), where, rule)
         units = []
         for n, pos, image, proj in zip(order, where, x, projections):
-            box = receptive_field_box(model, name, pos, tuple(image.shape)) if spatial else (
+            box = receptive_field_box(model, _branch(model, name, c), pos, tuple(image.shape)) if spatial else (
                 0, 0, image.shape[-2] - 1, image.shape[-1] - 1)
             t, l, b, r = box
             units.append(TopUnit(int(n), pos if spatial else (0, 0), float(values[n, c]), box,
@@ -332,3 +332,18 @@ def _best(values: np.ndarray, k: int, groups=None) -> list:
             if len(best) == k:
                 break
     return best
+
+
+def _branch(model: nn.Module, name: str, channel: int) -> str:
+    """The layer whose field channel ``channel`` of ``name`` has: for a Fire module, the branch it comes from.
+
+    A Fire module concatenates a 1 x 1 branch (its first channels) and a 3 x 3 branch; walked
+    in registration order the 3 x 3 convolution would widen the field of every channel."""
+    module = dict(model.named_modules())[name]
+    if hasattr(module, "expand1x1") and hasattr(module, "expand3x3"):
+        branch = "expand1x1" if channel < module.expand1x1.out_channels else "expand3x3"
+        names = dict(module.named_children())
+        activation = f"{branch}_activation"
+        return f"{name}.{activation if activation in names else branch}"
+    return name
+
