@@ -13,16 +13,19 @@ Three commands (``python -m cnnlib.classroom --help``):
     prints each page's exercises, graded (the solution calls a checker) or not.
 ``grade PATH... [--csv results.csv] [--timeout SECONDS]``
     executes each notebook (or every notebook in a folder) in a fresh kernel with a time
-    limit per notebook and writes one row per notebook and exercise label: ``passed``,
-    ``wrong`` (with the checker's message), ``not attempted``, ``error`` or ``ungraded`` (an
-    exercise without a checker). A notebook that crashes or times out is reported, not fatal.
+    limit per notebook and writes one row per notebook and exercise label as it goes:
+    ``passed``, ``wrong`` (with the checker's message and hints), ``not attempted``, ``error``
+    or ``ungraded`` (an exercise without a checker), and the notebook's ``flags`` (what it
+    changed outside its answers, :mod:`.integrity`). A notebook that cannot be read, crashes
+    or times out is reported in its rows, not fatal.
 
 How a stub is derived from a solution: :func:`derive_stub` (its docstring states the rule, step by
 step; ``tests/test_classroom.py`` checks it on every exercise of the book). The autograder's
 record is kept by :mod:`cnnlib.exercises._record`.
 
 Modules: ``notebooks`` (reading a notebook's exercises), ``stubs`` (:func:`derive_stub` and the
-student edition), ``grade`` (executing and grading notebooks), ``cli`` (the command line).
+student edition), ``grade`` (executing and grading notebooks), ``integrity`` (the flags: a
+student edition compared with its book page), ``cli`` (the command line).
 """
 from .cli import main
 from .grade import GradeRow, grade, grade_notebook, score

@@ -7,20 +7,26 @@ the exercise being recorded, if any (see :func:`begin` and :class:`attempt`), an
 otherwise.
 
 A student notebook (``python -m cnnlib.classroom student``) ends each exercise with an
-:class:`attempt` block around the exercise's checker calls; :mod:`cnnlib.classroom` opens a
-record file with :func:`start` before it executes a notebook and reads one JSON line per
-exercise from it afterwards: ``{"label", "status", "message"}`` with status ``passed``,
-``wrong``, ``not attempted``, ``error`` or ``ungraded``.
+:class:`attempt` block around the exercise's checker calls. :mod:`cnnlib.classroom` grades a
+notebook by executing it with a cell of its own before each exercise's cells
+(:func:`begin`) and one after them (:func:`end` with a token that only the grader knows): the
+verdict is the ``VERDICT_MIME`` output of that last cell (``{"label", "status", "message",
+"hints", "token"}``, status ``passed``, ``wrong``, ``not attempted``, ``error`` or
+``ungraded``). Nothing a student's cell writes or displays is read as a verdict.
 
 How a verdict is reached from the checker results of one exercise:
 
-- in an :class:`attempt` block (student notebooks), every checker call counts;
-- between :func:`begin` and :func:`end` (the grader wraps each *solution* of an instructor
-  notebook so), the results that the solution tested for truth (``assert check(...)``,
-  ``assert feedback``) count; a solution that asserts none is judged by its last checker call;
-  a solution that calls no checker is ``ungraded``.
+- around a student's stub (rule ``"attempt"``), the verdicts of the :class:`attempt` blocks
+  for that exercise's label count, and no other checker call;
+- around an instructor's *solution* (rule ``"asserted"``), the results that the solution
+  tested for truth (``assert check(...)``, ``assert feedback``) count; a solution that asserts
+  none is judged by its last checker call; a solution that calls no checker is ``ungraded``;
+- in an :class:`attempt` block itself (rule ``"all"``), every checker call counts.
 Then: all counted results right -> ``passed``; any wrong -> ``wrong`` with the first wrong
-message; otherwise ``not attempted``.
+message (and its hints); otherwise ``not attempted``.
+
+:func:`start` (a JSON-lines file of the verdicts of :func:`end` and of :class:`attempt` blocks
+outside a grader's cells) is a log for tests and tools; the grader does not read it.
 """
 from __future__ import annotations
 
@@ -29,11 +35,13 @@ import json
 
 from ._feedback import Feedback, is_unfinished, not_attempted
 
-__all__ = ["attempt", "register", "recording_solution", "parse_solution", "is_checker_call", "checker_calls",
+__all__ = ["attempt", "register", "recording_solution", "decide", "VERDICT_MIME", "parse_solution", "is_checker_call", "checker_calls",
            "asserted_calls",
            "start", "stop", "begin", "end", "verdict"]
 
 STATUSES = ("passed", "wrong", "not attempted", "error", "ungraded")
+RULES = ("asserted", "attempt", "all")
+VERDICT_MIME = "application/vnd.cnnbook.verdict+json"
 
 _state = {"path": None, "collector": None}
 
@@ -46,13 +54,14 @@ class _Collector:
         self.label, self.rule, self.entries = label, rule, []
 
 
-def register(feedback, asserted: bool = False) -> None:
+def register(feedback, asserted: bool = False, *, attempt: str | None = None) -> None:
     """Add a checker's :class:`Feedback` to the exercise being recorded (if any); ``asserted``:
-    the solution asserts the call that returned it."""
+    the solution asserts the call that returned it; ``attempt``: the label of the
+    :class:`attempt` block whose verdict it is."""
     collector = _state["collector"]
     if collector is None or not isinstance(feedback, Feedback):
         return
-    collector.entries.append({"feedback": feedback, "asserted": bool(asserted)})
+    collector.entries.append({"feedback": feedback, "asserted": bool(asserted), "attempt": attempt})
 
 
 def recording_solution() -> bool:
@@ -108,6 +117,27 @@ def asserted_calls(tree, checkers) -> list[ast.Call]:
     return sorted(found, key=lambda c: (c.lineno, c.col_offset))
 
 
+def decide(entries: list, rule: str = "all", label: str | None = None) -> tuple[str, Feedback | None]:
+    """``(status, the deciding Feedback)`` from registered entries (the module docstring's rule;
+    ``label``: the exercise, for rule ``"attempt"``); the Feedback is ``None`` when no entry
+    counts (``ungraded``)."""
+    if rule == "asserted":
+        counted = [e for e in entries if e["asserted"]] or entries[-1:]
+    elif rule == "attempt":
+        counted = [e for e in entries if e.get("attempt") is not None and e.get("attempt") == label]
+    else:
+        counted = list(entries)
+    feedbacks = [e["feedback"] for e in counted]
+    if not feedbacks:
+        return "ungraded", None
+    for fb in feedbacks:
+        if not fb.ok and fb.attempted:
+            return "wrong", fb
+    if all(fb.ok for fb in feedbacks):
+        return "passed", feedbacks[-1]
+    return "not attempted", next(fb for fb in feedbacks if not fb.attempted)
+
+
 def verdict(entries: list, rule: str = "all") -> tuple[str, str]:
     """``(status, message)`` from registered entries (see the module docstring for the rule).
 
@@ -122,20 +152,8 @@ def verdict(entries: list, rule: str = "all") -> tuple[str, str]:
     >>> verdict([], "asserted")
     ('ungraded', 'no checker for this exercise')
     """
-    if rule == "asserted":
-        counted = [e for e in entries if e["asserted"]] or entries[-1:]
-    else:
-        counted = list(entries)
-    if not counted:
-        return "ungraded", "no checker for this exercise"
-    feedbacks = [e["feedback"] for e in counted]
-    for fb in feedbacks:
-        if not fb.ok and fb.attempted:
-            return "wrong", fb.message
-    if all(fb.ok for fb in feedbacks):
-        return "passed", feedbacks[-1].message
-    missing = [fb for fb in feedbacks if not fb.attempted]
-    return "not attempted", missing[0].message
+    status, fb = decide(entries, rule)
+    return status, (fb.message if fb is not None else "no checker for this exercise")
 
 
 def start(path) -> None:
@@ -156,18 +174,33 @@ def _write(label: str, status: str, message: str) -> None:
         f.write(json.dumps({"label": label, "status": status, "message": message}) + "\n")
 
 
-def begin(label: str) -> None:
-    """Collect the checker results of the solution of exercise ``label`` (rule: asserted, else last)."""
-    _state["collector"] = _Collector(label, "asserted")
+def begin(label: str, rule: str = "asserted") -> None:
+    """Collect the checker results of exercise ``label``: of its solution (rule ``"asserted"``:
+    the asserted calls, else the last) or of its stub (rule ``"attempt"``: the verdicts of the
+    ``attempt`` blocks for ``label``)."""
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}; got {rule!r}")
+    _state["collector"] = _Collector(label, rule)
 
 
-def end(error: str | None = None) -> tuple[str, str]:
-    """Close the exercise opened by :func:`begin`, write and return its verdict."""
+def end(error: str | None = None, *, token: str | None = None) -> tuple[str, str]:
+    """Close the exercise opened by :func:`begin` and return its verdict; with ``token`` (the
+    grader's), also display it as a ``VERDICT_MIME`` output carrying the token and the hints."""
     collector, _state["collector"] = _state["collector"], None
     if collector is None:
-        return "ungraded", "no exercise was open"
-    status, message = ("error", error) if error else verdict(collector.entries, collector.rule)
-    _write(collector.label, status, message)
+        status, fb = "error", None
+        message = "no exercise was open when its verdict was asked for (the notebook's code closed it?)"
+        label = None
+    else:
+        label = collector.label
+        status, fb = ("error", None) if error else decide(collector.entries, collector.rule, label)
+        message = error or (fb.message if fb is not None else "no checker for this exercise")
+        _write(label, status, message)
+    if token is not None:
+        from IPython.display import display
+
+        display({VERDICT_MIME: {"label": label, "status": status, "message": message,
+                                "hints": list(fb.hints) if fb is not None else [], "token": token}}, raw=True)
     return status, message
 
 
@@ -233,6 +266,20 @@ class attempt:
 
     def __exit__(self, exc_type, exc, tb):
         _state["collector"] = self._outer
+        try:
+            return self._finish(exc_type, exc)
+        finally:
+            self._outer = None
+
+    def _report(self, shown) -> None:
+        """The block's verdict: to the grader's open exercise if there is one, else to the log."""
+        if self._outer is not None:
+            for fb in shown:
+                register(fb, attempt=self.label)
+        else:
+            _write(self.label, self.status, self.message)
+
+    def _finish(self, exc_type, exc):
         stubs = [a for a in self.answers if is_unfinished(a)]
         feedbacks = [e["feedback"] for e in self._collector.entries]
         if exc_type is not None and not issubclass(exc_type, Exception):
@@ -241,13 +288,14 @@ class attempt:
             shown = [not_attempted("replace each ... above with your code and run the cell again.")]
         elif exc_type is not None:
             self.status, self.message = "error", f"{exc_type.__name__}: {exc}"
-            _write(self.label, self.status, self.message)
+            if self._outer is None:
+                _write(self.label, self.status, self.message)
             return False
         elif stubs and len(stubs) == len(self.answers):
             shown = [not_attempted("replace each ... above with your code and run the cell again.")]
         else:
             shown = feedbacks or [not_attempted("no check ran: keep the exercise's checker call in this cell.")]
         self.status, self.message = verdict([{"feedback": fb, "asserted": False} for fb in shown], "all")
-        _write(self.label, self.status, self.message)
+        self._report(shown)
         _show(shown)
         return True
