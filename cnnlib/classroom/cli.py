@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from .grade import grade, score
-from .notebooks import CHAPTERS, STUDENT_DIR
+from .notebooks import CHAPTERS, STUDENT_DIR, chapters_folder
 from .stubs import exercise_table, write_student_edition
 
 __all__ = ["main"]
@@ -27,6 +27,11 @@ def main(argv=None) -> int:
     gr.add_argument("--csv", help="write one row per notebook and exercise to this CSV file")
     gr.add_argument("--timeout", type=float, default=600, help="seconds per notebook (default 600)")
     args = parser.parse_args(argv)
+    if args.command in ("student", "list"):
+        try:  # an installed package outside a clone: say where the notebooks are expected
+            chapters_folder(args.source)
+        except ValueError as error:
+            parser.error(str(error))
     if args.command == "student":
         written = write_student_edition(args.source, args.out)
         print(f"wrote {len(written)} student notebooks to {args.out}")

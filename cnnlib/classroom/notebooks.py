@@ -6,9 +6,51 @@ import dataclasses
 import pathlib
 import re
 
-__all__ = ["Exercise", "exercises_in", "ROOT", "CHAPTERS", "STUDENT_DIR", "STUB_TAG", "KEEP_MARK"]
+__all__ = ["Exercise", "exercises_in", "find_book", "chapters_folder", "ROOT", "CHAPTERS", "STUDENT_DIR",
+           "STUB_TAG", "KEEP_MARK"]
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+def find_book(start=None) -> pathlib.Path | None:
+    """The book's root folder (it holds ``_toc.yml`` and ``chapters/``), or None.
+
+    The nearest such folder at or above ``start`` (default: the working directory), else the
+    clone this package was imported from (an editable install), else None (an installed
+    package used outside a clone).
+
+    Examples
+    --------
+    >>> find_book("/") is None or (find_book("/") / "_toc.yml").is_file()
+    True
+    """
+    here = pathlib.Path(start if start is not None else pathlib.Path.cwd()).resolve()
+    for folder in (here, *here.parents, pathlib.Path(__file__).resolve().parents[2]):
+        if (folder / "_toc.yml").is_file() and (folder / "chapters").is_dir():
+            return folder
+    return None
+
+
+def chapters_folder(source) -> pathlib.Path:
+    """``source`` as a folder of the book's notebooks, or a ValueError that says what to do.
+
+    Examples
+    --------
+    >>> chapters_folder("/no/such/folder")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: source must be a folder holding the book's notebooks, got '/no/such/folder' ...
+    """
+    folder = pathlib.Path(source)
+    if not folder.is_dir() or not any(folder.rglob("*.ipynb")):
+        raise ValueError(
+            f"source must be a folder holding the book's notebooks, got {str(source)!r} (no .ipynb files there). "
+            f"Run inside a clone of the book, whose chapters/ is found from the working directory "
+            f"(now {pathlib.Path.cwd()}), or give the folder: --source PATH (source=PATH from Python)")
+    return folder
+
+
+#: The book this session works on: found from the working directory when the module is imported
+#: (an installed package outside any clone falls back to the working directory itself).
+ROOT = find_book() or pathlib.Path.cwd()
 STUDENT_DIR = ROOT / "_build" / "student"
 CHAPTERS = ROOT / "chapters"
 KEEP_MARK = "# stub: keep"

@@ -13,7 +13,7 @@ import re
 import nbformat
 
 from ..exercises._record import asserted_calls, checker_calls, is_checker_call, parse_solution
-from .notebooks import CHAPTERS, KEEP_MARK, STUB_TAG, STUDENT_DIR, _segments, exercises_in
+from .notebooks import CHAPTERS, KEEP_MARK, STUB_TAG, STUDENT_DIR, _segments, chapters_folder, exercises_in
 
 __all__ = ["Stub", "derive_stub", "student_notebook", "write_student_edition", "exercise_table"]
 
@@ -441,7 +441,7 @@ def student_notebook(nb):
 
 def write_student_edition(source=CHAPTERS, target=STUDENT_DIR) -> list[pathlib.Path]:
     """Write the student edition of every notebook under ``source`` to ``target``, path for path."""
-    source, target = pathlib.Path(source), pathlib.Path(target)
+    source, target = chapters_folder(source), pathlib.Path(target)
     written = []
     for path in sorted(source.rglob("*.ipynb")):
         if ".ipynb_checkpoints" in path.parts:
@@ -462,7 +462,7 @@ def exercise_table(source=CHAPTERS) -> list[dict]:
     >>> sorted(rows[0])
     ['graded', 'page', 'title', 'ungraded']
     """
-    source = pathlib.Path(source)
+    source = chapters_folder(source)
     rows = []
     pages = [p for p in source.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts]
     for path in sorted(pages, key=lambda p: (p.relative_to(source).parent.parts, p.stem != "index", p.name)):
