@@ -1,7 +1,8 @@
 # The CNN Book: two commands.
 #   make book   set up .venv from requirements.txt and build the executed book into _build/html
 #   make test   set up .venv and run every test: unit, property-based and doctests, a clean
-#               build that executes every notebook (warnings are errors), then the browser tests
+#               build that executes every notebook (warnings are errors), sample pages run from
+#               the built wheel outside the clone (make wheel), then the browser tests
 # The pins of requirements.txt need Python 3.11 or newer (numpy 2.4, scipy 1.17 and pandas 3.1
 # have no release for 3.10, the python3 of Ubuntu 22.04). PYTHON defaults to the newest
 # python3.13 / python3.12 / python3.11 / python3 on the PATH that is at least 3.11;
@@ -23,7 +24,7 @@ export OMP_NUM_THREADS ?= 1
 # MPLBACKEND=Agg only for pytest: exported to the build, it would stop the notebooks' kernels
 # from showing their figures inline (tests/browser checks that every figure is in the book).
 
-.PHONY: book test unit build-clean browser env clean python-version
+.PHONY: book test unit build-clean wheel browser env clean python-version
 
 # Which Python the venv is (or would be) made with, and whether it is recent enough.
 python-version:
@@ -52,7 +53,13 @@ book: $(STAMP)
 	$(JB) build . -W -n --keep-going
 
 unit: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2 --dist loadgroup --ignore=tests/browser
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n 2 --dist loadgroup --ignore=tests/browser -m "not wheel"
+
+# The package as a student gets it (tests/test_wheel.py): the built wheel holds every file, and
+# sample pages run from it in a venv without the clone, from a folder outside it. Runs after the
+# book build, whose cached trained weights it copies (so 6.4.6 does not train LeNet-5 again).
+wheel: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider -m wheel tests/test_wheel.py --durations=0
 
 build-clean: $(STAMP)
 	rm -rf _build
@@ -65,7 +72,7 @@ browser: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || true
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
-test: unit build-clean browser
+test: unit build-clean wheel browser
 
 clean:
 	rm -rf _build
