@@ -4,7 +4,8 @@ and the Colab bootstrap cell (the first cell of every notebook) installs cnnlib.
 Offline, the PyTorch CPU index cannot be reached: the venv gets ``torch==2.13.0`` (the pin of
 requirements.txt, which the local wheel cache or PyPI provides) instead of the
 ``--extra-index-url``/``+cpu`` lines, and the bootstrap cell installs cnnlib from a copy of this
-repository instead of ``git+https://github.com/...``. Everything else is exactly what Binder
+repository instead of ``git+https://github.com/...`` (``CNNBOOK_PIP_SOURCE``; tests/test_wheel.py
+runs pages from the built wheel the same way). Everything else is exactly what Binder
 and Colab run. Slow (a venv and a pip install): about a minute or two with a warm pip cache.
 """
 import json
@@ -105,8 +106,8 @@ _RUN = textwrap.dedent("""
 """)
 
 
-def _execute(env, notebook, cwd, out):
-    environment = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg", PYTHONNOUSERSITE="1")
+def _execute(env, notebook, cwd, out, **extra):
+    environment = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg", PYTHONNOUSERSITE="1", **extra)
     environment.pop("PYTHONPATH", None)
     return subprocess.run([str(env["python"]), "-c", _RUN, str(notebook), str(cwd), str(out)],
                           capture_output=True, text=True, env=environment, timeout=900, cwd=cwd)
@@ -128,15 +129,15 @@ def test_colab_bootstrap_installs_cnnlib(fresh_env):
     first = json.loads(NOTEBOOKS[0].read_text())["cells"][0]
     source = "".join(first["source"])
     assert REPO_URL in source
-    local = source.replace(REPO_URL, fresh_env["repo"].as_uri())  # offline stand-in for GitHub
     nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell(local),
+        nbformat.v4.new_code_cell(source),
         nbformat.v4.new_code_cell("import cnnlib, cnnlib.conv, cnnlib.exercises, cnnlib.widgets, cnnlib.models, cnnlib.train\n"
                                   "print('CNNLIB_AT', cnnlib.__file__)"),
     ])
     path = fresh_env["base"] / "bootstrap.ipynb"
     nbformat.write(nb, path)
-    run = _execute(fresh_env, path, fresh_env["base"], fresh_env["base"] / "bootstrap-out.ipynb")
+    run = _execute(fresh_env, path, fresh_env["base"], fresh_env["base"] / "bootstrap-out.ipynb",
+                   CNNBOOK_PIP_SOURCE=fresh_env["repo"].as_uri())  # offline stand-in for GitHub
     assert run.returncode == 0, run.stderr[-3000:]
     printed = _outputs(fresh_env["base"] / "bootstrap-out.ipynb")
     assert "CNNLIB_AT" in printed and str(fresh_env["base"] / "venv") in printed, printed
