@@ -368,6 +368,46 @@ def vgg19_meta():
         return models.vgg19()
 
 
+def poisson_pmf(t, rate):
+    return np.exp(-rate) * float(rate) ** np.asarray(t, dtype=float) / np.array([np.prod(np.arange(1.0, k + 1)) for k in t])
+
+
+TRUNCATED = np.convolve(poisson_pmf(np.arange(16), 2), poisson_pmf(np.arange(16), 3))
+
+
+CASES.update({  # issue 19: references inside the checkers (6.2.2, 6.2.3, the prediction exercises)
+    "check_toeplitz_shape": [  # 6.2.3: swapped, one row too many, columns counted by f
+        (lambda: exercises.check_toeplitz_shape((10, 13), 4, 10), r"rows and columns are swapped"),
+        (lambda: exercises.check_toeplitz_shape((14, 10), 4, 10), r"one row too many"),
+        (lambda: exercises.check_toeplitz_shape((13, 4), 4, 10), r"one column per entry of g"),
+    ],
+    "check_toeplitz_diagonals": [  # 6.2.3: diagonals counted as rows, non-zero ones counted per column
+        (lambda: exercises.check_toeplitz_diagonals((13, 4), 4, 10), r"that is the number of rows"),
+        (lambda: exercises.check_toeplitz_diagonals((22, 10), 4, 10), r"len\(f\) = 4, whatever n"),
+    ],
+    "check_dice_sums": [  # 6.2.2 Galileo: unordered ways, counts, the wrong order
+        (lambda: exercises.check_dice_sums((6 / 216, 6 / 216), (9, 10)), r"unordered ways"),
+        (lambda: exercises.check_dice_sums((25, 27), (9, 10)), r"counts of ordered outcomes"),
+        (lambda: exercises.check_dice_sums((27 / 216, 25 / 216), (9, 10)), r"wrong order"),
+    ],
+    "check_truncated_sum_pmf": [  # 6.2.2 Poisson: the exact pmf, the result cut at K, zeros
+        (lambda: exercises.check_truncated_sum_pmf(poisson_pmf(np.arange(31), 5)), r"exact Poisson\(5\) pmf"),
+        (lambda: exercises.check_truncated_sum_pmf(TRUNCATED[:16]), r"kept only t = 0\.\.15"),
+        (lambda: exercises.check_truncated_sum_pmf(np.zeros(31)), r"entries differ"),
+    ],
+    "check_layer_output_shape": [  # 6.3.1, 6.3.2, 6.5.3, 6.6: the slips of (6.17), the wrong part, channels
+        (lambda: exercises.check_layer_output_shape((28, 28), nn.Conv2d(1, 1, 5), (1, 1, 28, 28), dims="hw"),
+         r"the \+ 1 is missing|input's height and width"),
+        (lambda: exercises.check_layer_output_shape((224, 224), nn.Conv2d(3, 64, 7, stride=2, padding=3),
+                                                    (1, 3, 224, 224), dims="hw"), r"stride was ignored"),
+        (lambda: exercises.check_layer_output_shape((3, 64, 112, 112), nn.Conv2d(3, 64, 7, stride=2, padding=3),
+                                                    (3, 3, 224, 224), dims="chw"), r"output's \(N, C, H, W\)"),
+        (lambda: exercises.check_layer_output_shape((8, 3, 48, 64), nn.Conv2d(3, 5, 3, padding=1), (8, 3, 48, 64)),
+         r"the channels are not"),
+    ],
+})
+
+
 def checker_names():
     return sorted(n for n in dir(exercises) if n.startswith("check_") and callable(getattr(exercises, n)))
 

@@ -305,6 +305,13 @@ def test_no_solution_code_survives(path):
     student_lines = _code_lines(_student(path).cells)
     inside = {i for e in classroom.exercises_in(nb) for i in e.solution_cells}
     outside_lines = _code_lines([c for i, c in enumerate(nb.cells) if i not in inside])
+    for i in inside:  # what an author gives with `# stub: keep` counts as outside the solutions
+        code = nb.cells[i].source
+        lines = code.splitlines()
+        for stmt in ast.parse(code).body:
+            span = lines[stmt.lineno - 1:stmt.end_lineno]
+            if any(classroom.notebooks.KEEP_MARK in line for line in span):
+                outside_lines |= {line.strip() for line in span if line.strip()}
     problems = []
     for ex in classroom.exercises_in(nb):
         for i in ex.solution_cells:
@@ -545,3 +552,95 @@ def test_student_launch_links_script():
     assert out == [colab.replace("/blob/main/", "/blob/student/"),
                    binder.replace("/cnn-book/main?", "/cnn-book/student?"), None]
 
+
+# --------------------------------------------------------------------------------------------
+# issue 19: the stubs that graded wrongly or handed over the answer. Each stub is run in this
+# process (the page's names given), fresh, with a right answer and with a wrong one.
+
+STUB_CASES = {  # label: (page, right answers, wrong answers, diagnosis, text the stub must not show)
+    "ex-6-2-1-impulse-response": (
+        "6-2-convolution/1-lti-systems.ipynb",
+        {"w_mystery": "np.array([1.0, -1.0, 0.5, 0.0, 0.0, 0.0])", "prediction": "np.array([1.0, 1.0, 1.5, -2.0, 1.5, 0.0])"},
+        {"w_mystery": "np.array([0.0, 1.0, -1.0, 0.5, 0.0, 0.0])", "prediction": "np.array([1.0, 1.0, 1.5, -2.0, 1.5, 0.0])"},
+        r"impulse sat at t = 1", ["[1.0, -1.0, 0.5", "convolve1d("]),
+    "ex-6-2-2-poisson": (
+        "6-2-convolution/2-probability.ipynb",
+        {"probs_p": "np.convolve(scipy.stats.poisson.pmf(np.arange(16), 2), scipy.stats.poisson.pmf(np.arange(16), 3))"},
+        {"probs_p": "np.zeros(31)"}, r"entries differ", ["exact_p", "poisson.pmf", "signals.sum_pmf"]),
+    "ex-6-2-2-galileo": (
+        "6-2-convolution/2-probability.ipynb", {"p9": "25 / 216", "p10": "27 / 216"},
+        {"p9": "6 / 216", "p10": "6 / 216"}, r"unordered ways", ["range(1, 7)", "ordered", "count("]),
+    "ex-6-2-toeplitz-size": (
+        "6-2-convolution/3-polynomials-toeplitz.ipynb", {"shape_Tf": "(13, 10)", "shape_Tg": "(13, 4)", "diagonals": "(22, 4)"},
+        {"shape_Tf": "(10, 13)", "shape_Tg": "(13, 4)", "diagonals": "(22, 4)"}, r"rows and columns are swapped",
+        [".shape", "matrix_of", "np.convolve", "toeplitz("]),
+    "ex-6-3-1-mnist-count": (
+        "6-3-conv-layer/1-dense-to-conv.ipynb", {"out_size": "(24, 24)", "n_conv": "26", "n_dense": "452_160"},
+        {"out_size": "(28, 28)", "n_conv": "26", "n_dense": "452_160"}, r"the \+ 1 is missing|input's height",
+        ["out_ex", ".shape", "torch.zeros"]),
+    "ex-6-3-2-predict-resnet-stem": (
+        "6-3-conv-layer/2-padding-stride-dilation.ipynb", {"answer": "(112, 112)"}, {"answer": "(224, 224)"},
+        r"stride was ignored", [".shape", "expected", "torch.empty"]),
+    "ex-6-3-2-transposed-size": (
+        "6-3-conv-layer/2-padding-stride-dilation.ipynb", {"answer": "(32, 32)"}, {"answer": "(31, 31)"},
+        r"each side is 1 too small", [".shape", "expected", "torch.empty"]),
+    "ex-6-5-3-stage-shape": (
+        "6-5-landmarks/3-efficientnet.ipynb", {"prediction": "(192, 7, 7)"}, {"prediction": "(320, 7, 7)"},
+        r"the channels are not", [".shape", "actual", "torch.zeros"]),
+    "ex-6-6-yhat-shape": (
+        "6-6-beyond/index.ipynb", {"prediction": "(8, 5, 48, 64)"}, {"prediction": "(8, 3, 48, 64)"},
+        r"the channels are not", [".shape", "actual", "torch.zeros"]),
+}
+
+
+def _stub_of(page, label):
+    nb = nbformat.read(ROOT / "chapters" / page, as_version=4)
+    ex = next(e for e in classroom.exercises_in(nb) if e.label == label)
+    return classroom.derive_stub(ex.solution_code, label)
+
+
+def _run_stub(source, label, fills):
+    """Fill in the stub's ``name = ...`` lines and run it here; the verdict of its attempt block."""
+    import numpy as np
+    import scipy.stats
+    import torch
+    from torch import nn
+
+    from cnnlib import conv, models, signals
+
+    for name, value in fills.items():
+        assert f"\n{name} = ...\n" in source, (name, source)
+        source = source.replace(f"\n{name} = ...\n", f"\n{name} = {value}\n", 1)
+    namespace = dict(np=np, scipy=scipy, torch=torch, nn=nn, conv=conv, models=models, signals=signals,
+                     exercises=exercises)
+    _record.begin(label, "attempt")
+    try:
+        exec(compile(source, f"<stub of {label}>", "exec"), namespace)
+    finally:
+        status, message = _record.end()
+    return status, message
+
+
+@pytest.mark.parametrize("label", STUB_CASES)
+def test_stub_grades_right_and_wrong_answers_and_shows_no_answer(label, capsys):
+    page, right, wrong, diagnosis, hidden = STUB_CASES[label]
+    stub = _stub_of(page, label)
+    assert stub.graded and sorted(stub.answers) == sorted(right), stub.source
+    shown = [text for text in hidden if text in stub.source]
+    assert not shown, f"the stub computes or shows the answer ({shown}):\n{stub.source}"
+    assert _run_stub(stub.source, label, {})[0] == "not attempted"
+    assert _run_stub(stub.source, label, right)[0] == "passed"
+    status, message = _run_stub(stub.source, label, wrong)
+    assert status == "wrong" and re.search(diagnosis, message), (status, message)
+
+
+def test_impulse_response_stub_gives_the_system_and_flags_a_rewritten_one():
+    """The system ``mystery`` is given (a right answer is not 'not attempted'); a student who
+    rewrites it to match a wrong answer is flagged."""
+    stub = _stub_of(*STUB_CASES["ex-6-2-1-impulse-response"][:1], "ex-6-2-1-impulse-response")
+    assert "signals.delay(x, 1)" in stub.source and "mystery" not in stub.answers
+    nb = _student(ROOT / "chapters" / STUB_CASES["ex-6-2-1-impulse-response"][0])
+    cell = next(c for c in nb.cells if c.metadata.get("cnnbook", {}).get("exercise") == "ex-6-2-1-impulse-response")
+    cell.source = cell.source.replace("+ 0.5 * signals.delay(x, 2)", "+ 0.0 * signals.delay(x, 2)")
+    _, per_label = classroom.integrity.flags(nb, ROOT / "chapters")
+    assert any("given lines were changed" in f for f in per_label["ex-6-2-1-impulse-response"]), per_label

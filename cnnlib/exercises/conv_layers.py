@@ -13,10 +13,10 @@ import numpy as np
 
 from .. import counting, layers, shapes
 from .._validation import check_choice, nonnegative_int, pair, positive_int
-from ._base import Feedback, _as_count, call_student, compare_arrays
+from ._base import Feedback, _as_count, call_student, check_output_shape, compare_arrays
 from ._registry import checker
 
-__all__ = ["check_output_size", "check_same_padding", "check_conv_params", "check_conv2d"]
+__all__ = ["check_output_size", "check_same_padding", "check_conv_params", "check_conv2d", "check_layer_output_shape"]
 
 #: Settings ``(M, K, p, s, d)`` on which :func:`check_output_size` tries a function: p is total padding.
 OUTPUT_SIZE_CASES = ((6, 3, 0, 1, 1), (6, 3, 2, 1, 1), (10, 3, 0, 5, 1), (7, 3, 0, 2, 1), (9, 3, 2, 2, 2),
@@ -300,3 +300,89 @@ def check_conv2d(student_fn, *, padding=0, stride=1, dilation=1, seed: int = 0) 
         (2, M_h, M_v): "that is the input's size: check padding and Eq. (6.17)",
     }
     return compare_arrays(answer, expected, what="The layer's output", variants=variants, shape_hints=shape_hints)
+
+
+_DIMS = {"all": "(N, C, H, W)", "chw": "(C, H, W)", "hw": "(H, W)"}
+
+
+def _output_shape(layer, input_shape) -> tuple:
+    """The shape of ``layer``'s output for an input of zeros of ``input_shape`` (evaluation mode)."""
+    import torch
+
+    from .._modes import eval_mode
+
+    device = next((q.device for q in layer.parameters()), torch.device("cpu"))
+    with torch.no_grad(), eval_mode(layer):
+        return tuple(layer(torch.zeros(tuple(input_shape), device=device)).shape)
+
+
+def _conv_slip(layer, input_shape, got_hw):
+    """What a known wrong version of Eq. (6.17) gives for a single Conv2d, if it gives ``got_hw``."""
+    from torch import nn
+
+    if type(layer) is not nn.Conv2d or not isinstance(layer.padding, tuple):
+        return None
+    for reason, size in _size_variants(per_side=True).items():
+        hw = tuple(size(M, K, p, s, d) for M, K, p, s, d in zip(input_shape[-2:], layer.kernel_size, layer.padding,
+                                                                 layer.stride, layer.dilation))
+        if hw == got_hw:
+            return reason
+    return None
+
+
+@checker
+def check_layer_output_shape(answer, layer, input_shape, *, dims: str = "all", formula: str = "") -> Feedback:
+    """Check a predicted output shape of ``layer`` (any module: a layer, a stage, a network) for
+    an input of ``input_shape``; the reference is computed here, by running ``layer`` on zeros.
+
+    Parameters
+    ----------
+    answer : tuple of int
+        The prediction: the whole shape ``(N, C, H, W)`` (``dims="all"``), one sample's
+        ``(C, H, W)`` (``"chw"``) or the spatial size ``(H, W)`` (``"hw"``).
+    layer : torch.nn.Module
+    input_shape : tuple of int
+        The input's whole shape, batch included.
+    formula : str
+        The equation to recheck, named in the hint for a size off by a constant.
+
+    Diagnoses the other part of the shape given (a batch axis too many or missing), the input's
+    size, the channels, and, for a ``Conv2d``, the known slips of Eq. (6.17) (the + 1, the
+    padding per side, the stride, the dilation, rounding up).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> stem = nn.Conv2d(3, 64, 7, stride=2, padding=3)
+    >>> check_layer_output_shape((112, 112), stem, (1, 3, 224, 224), dims="hw")
+    ✔ Correct: (112, 112).
+    >>> check_layer_output_shape((224, 224), stem, (1, 3, 224, 224), dims="hw")
+    ✘ (224, 224) is not right: the stride was ignored (that is the stride-1 size, Eq. (6.18)).
+    >>> check_layer_output_shape((1, 64, 112, 112), stem, (1, 3, 224, 224), dims="hw")
+    ✘ (1, 64, 112, 112) is the output's (N, C, H, W); the exercise asks for (H, W).
+    """
+    dims = check_choice(dims, "dims", tuple(_DIMS))
+    full = _output_shape(layer, input_shape)
+    parts = {"all": full, "chw": full[1:], "hw": full[-2:]}
+    expected = parts[dims]
+    try:
+        got = tuple(int(a) for a in np.atleast_1d(answer))
+    except (TypeError, ValueError):
+        return Feedback(False, f"Give the shape {_DIMS[dims]} as a tuple of whole numbers; got {answer!r}.")
+    if got == expected:
+        return Feedback(True, f"Correct: {expected}.")
+    other = next((d for d, shape in parts.items() if d != dims and got == shape), None)
+    if other is not None:
+        return Feedback(False, f"{got} is the output's {_DIMS[other]}; the exercise asks for {_DIMS[dims]}.")
+    if len(got) != len(expected):
+        return Feedback(False, f"Give {len(expected)} numbers, {_DIMS[dims]}; got {got}.")
+    slip = _conv_slip(layer, input_shape, got[-2:]) if got[:-2] == expected[:-2] else None
+    if slip:
+        return Feedback(False, f"{got} is not right: {slip}.")
+    if got[-2:] == tuple(input_shape[-2:]) and got[:-2] == expected[:-2]:
+        return Feedback(False, f"{got} is not right: that is the input's height and width, which this layer changes.")
+    if dims != "hw" and got[-2:] == expected[-2:] and got[-3] != expected[-3]:
+        return Feedback(False, f"{got} is not right: the height and width are, but the channels are not "
+                               "(one output channel per kernel of the last convolution).")
+    hints = check_output_shape(got, expected, formula=formula).hints
+    return Feedback(False, f"{got} is not right" + (f": {hints[0]}." if hints else "."), hints[1:])

@@ -8,7 +8,8 @@ from .._validation import check_choice
 from ._base import Feedback, compare_arrays
 from ._registry import checker
 
-__all__ = ["check_toeplitz", "check_convolve2d", "check_volume_convolve", "check_separable_sobel"]
+__all__ = ["check_toeplitz", "check_toeplitz_shape", "check_toeplitz_diagonals", "check_convolve2d",
+           "check_volume_convolve", "check_separable_sobel"]
 
 
 @checker
@@ -33,6 +34,84 @@ def check_toeplitz(answer, f, n: int) -> Feedback:
                   conv.toeplitz(f, len(f) + n - 1)[:n].T},
         shape_hints={(n, n): "T(f) has len(f) + n - 1 rows, one per coefficient of the product"},
     )
+
+
+def _toeplitz_shape(f_len: int, n: int) -> tuple[int, int]:
+    """The shape of T(f), read off the matrix of g -> f * g built column by column by np.convolve."""
+    columns = [np.convolve(np.ones(f_len), e) for e in np.eye(n)]
+    return np.column_stack(columns).shape
+
+
+def _whole_pair(answer):
+    try:
+        got = tuple(int(a) for a in answer)
+    except (TypeError, ValueError):
+        return None
+    return got if len(got) == 2 and got == tuple(answer) else None
+
+
+@checker
+def check_toeplitz_shape(answer, f_len: int, n: int) -> Feedback:
+    """Check a predicted shape ``(rows, columns)`` of ``T(f)`` for ``len(f) = f_len`` and
+    sequences ``g`` of length ``n`` (Section 6.2.3: ``T(f) g = f * g``).
+
+    Diagnoses rows and columns swapped, one row too many (``len(f) + n``), and the columns
+    counted by ``f`` instead of by the vector ``g`` that ``T(f)`` multiplies.
+
+    >>> check_toeplitz_shape((13, 10), 4, 10)
+    ✔ Correct: T(f) is 13 × 10.
+    >>> check_toeplitz_shape((10, 13), 4, 10)
+    ✘ (10, 13) is not the shape of T(f): rows and columns are swapped (one column per entry of g, one row per coefficient of f * g).
+    """
+    rows, cols = _toeplitz_shape(f_len, n)
+    got = _whole_pair(answer)
+    if got is None:
+        return Feedback(False, f"Give the shape as a pair of whole numbers (rows, columns); got {answer!r}.")
+    if got == (rows, cols):
+        return Feedback(True, f"Correct: T(f) is {rows} × {cols}.")
+    slips = {
+        (cols, rows): "rows and columns are swapped (one column per entry of g, one row per coefficient of f * g)",
+        (f_len + n, cols): "one row too many: f * g has len(f) + len(g) - 1 coefficients",
+        (rows, f_len): "T(f) multiplies g, so it has one column per entry of g (n of them), not one per entry of f",
+        (f_len + n - 1, f_len + n - 1): "T(f) is not square: one column per entry of g",
+    }
+    reason = slips.get(got)
+    if reason:
+        return Feedback(False, f"{got} is not the shape of T(f): {reason}.")
+    return Feedback(False, f"{got} is not the shape of T(f).",
+                    ["rows: one per coefficient of f * g (len(f) + len(g) - 1); columns: one per entry of g"])
+
+
+@checker
+def check_toeplitz_diagonals(answer, f_len: int, n: int) -> Feedback:
+    """Check ``(diagonals, non-zero diagonals)`` of ``T(f)`` for ``len(f) = f_len``, ``len(g) = n``.
+
+    Diagnoses the diagonals counted as rows (or columns) and the non-zero ones counted per
+    column of ``T(f)`` instead of per coefficient of ``f``.
+
+    >>> check_toeplitz_diagonals((22, 4), 4, 10)
+    ✔ Correct: T(f) has 22 diagonals, 4 of them not identically zero.
+    >>> check_toeplitz_diagonals((22, 10), 4, 10)
+    ✘ 10 non-zero diagonals is not right: each coefficient f_k fills one whole diagonal, so there are len(f) = 4, whatever n.
+    """
+    rows, cols = _toeplitz_shape(f_len, n)
+    T = np.column_stack([np.convolve(np.arange(1.0, f_len + 1), e) for e in np.eye(n)])
+    total = rows + cols - 1
+    nonzero = sum(bool(np.any(np.diagonal(T, k))) for k in range(-(rows - 1), cols))
+    got = _whole_pair(answer)
+    if got is None:
+        return Feedback(False, f"Give a pair of whole numbers (diagonals, non-zero diagonals); got {answer!r}.")
+    if got == (total, nonzero):
+        return Feedback(True, f"Correct: T(f) has {total} diagonals, {nonzero} of them not identically zero.")
+    if got[0] != total:
+        reason = {rows: "that is the number of rows", cols: "that is the number of columns",
+                  rows + cols: "one too many"}.get(got[0])
+        return Feedback(False, f"{got[0]} diagonals is not right" + (f": {reason}" if reason else "") +
+                        f"; a {rows} × {cols} matrix has rows + columns - 1 diagonals.")
+    reason = ({n: "each coefficient f_k fills one whole diagonal, so there are len(f) = " + str(f_len) + ", whatever n",
+               rows: "each coefficient f_k fills one whole diagonal, so there are len(f) = " + str(f_len)}
+              .get(got[1], f"the non-zero diagonals are the ones that carry f_0, ..., f_{f_len - 1}"))
+    return Feedback(False, f"{got[1]} non-zero diagonals is not right: {reason}.")
 
 
 @checker

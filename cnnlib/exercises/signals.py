@@ -9,7 +9,8 @@ from .. import conv
 from ._base import Feedback, _to_array, call_student, compare_arrays
 from ._registry import checker
 
-__all__ = ["check_convolve1d", "check_impulse_response", "check_lti_test", "check_pmf"]
+__all__ = ["check_convolve1d", "check_impulse_response", "check_lti_test", "check_pmf", "check_dice_sums",
+           "check_truncated_sum_pmf"]
 
 
 @checker
@@ -232,3 +233,94 @@ def check_pmf(answer, expected) -> Feedback:
         return Feedback(True, f"Correct: the pmf has support {e_values[0]}..{e_values[-1]} and its probabilities match.")
     return fb
 
+
+def _numbers(answer, k: int):
+    try:
+        got = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return got if got.shape == (k,) and np.all(np.isfinite(got)) else None
+
+
+@checker
+def check_dice_sums(answer, sums, n_dice: int = 3, faces: int = 6) -> Feedback:
+    """Check the probabilities that ``n_dice`` fair dice add up to each of ``sums`` (Galileo's
+    question, Section 6.2.2), against the ``faces ** n_dice`` ordered outcomes counted here.
+
+    Diagnoses counts given instead of probabilities, the unordered ways counted (the dice
+    taken as indistinguishable), and the probabilities given in the wrong order.
+
+    >>> check_dice_sums((25 / 216, 27 / 216), (9, 10))
+    ✔ Correct: P(9) = 25/216, P(10) = 27/216.
+    >>> check_dice_sums((6 / 216, 6 / 216), (9, 10))
+    ✘ You counted the unordered ways (6, 6 of 216): the dice are distinguishable, so 3 + 3 + 4 happens in 3 ordered ways and 1 + 2 + 6 in 6.
+    """
+    import itertools
+
+    sums = tuple(int(t) for t in np.atleast_1d(sums))
+    outcomes = [sum(o) for o in itertools.product(range(1, faces + 1), repeat=n_dice)]
+    total = len(outcomes)
+    counts = np.array([outcomes.count(t) for t in sums], dtype=float)
+    unordered = np.array([len({tuple(sorted(o)) for o in itertools.product(range(1, faces + 1), repeat=n_dice)
+                               if sum(o) == t}) for t in sums], dtype=float)
+    got = _numbers(answer, len(sums))
+    names = ", ".join(f"P({t})" for t in sums)
+    if got is None:
+        return Feedback(False, f"Give {len(sums)} probabilities ({names}) as numbers; got {answer!r}.")
+    if np.allclose(got, counts / total):
+        return Feedback(True, "Correct: " + ", ".join(f"P({t}) = {int(c)}/{total}" for t, c in zip(sums, counts)) + ".")
+    if np.allclose(got, counts):
+        return Feedback(False, f"These are the counts of ordered outcomes; a probability divides them by {total}.")
+    if np.allclose(got, unordered / total) or np.allclose(got, unordered):
+        shown = ", ".join(str(int(c)) for c in unordered)
+        return Feedback(False, f"You counted the unordered ways ({shown} of {total}): the dice are distinguishable, "
+                               "so 3 + 3 + 4 happens in 3 ordered ways and 1 + 2 + 6 in 6.")
+    if len(sums) > 1 and np.allclose(got, (counts / total)[::-1]):
+        return Feedback(False, f"The probabilities are in the wrong order: give {names}.")
+    return Feedback(False, "Not right: " + ", ".join(f"P({t}) = {g:.4g} (x {total} = {g * total:.4g})"
+                                                     for t, g in zip(sums, got)) + ".",
+                    [f"the pmf of a sum of {n_dice} dice is the {n_dice}-fold convolution of one die's pmf "
+                     "(signals.sum_pmf)"])
+
+
+@checker
+def check_truncated_sum_pmf(answer, rates=(2, 3), K: int = 15) -> Feedback:
+    """Check the convolution of two Poisson pmfs truncated to ``0..K`` (Section 6.2.2), given
+    as its probabilities or as the pair ``(values, probs)`` of :func:`cnnlib.signals.sum_pmf`.
+
+    The reference is computed here: the two truncated pmfs (SciPy) convolved by ``np.convolve``.
+    Diagnoses the result cut to ``0..K``, the exact Poisson pmf of the sum given instead of the
+    truncated convolution, and pmfs that were not truncated at ``K``.
+
+    >>> import scipy.stats
+    >>> t = np.arange(16)
+    >>> check_truncated_sum_pmf(np.convolve(scipy.stats.poisson.pmf(t, 2), scipy.stats.poisson.pmf(t, 3)))
+    ✔ Correct: the truncated convolution has 31 values; the first 16 are exact, the rest too small.
+    >>> check_truncated_sum_pmf(scipy.stats.poisson.pmf(np.arange(31), 5))
+    ✘ That is the exact Poisson(5) pmf, not the convolution of the two pmfs truncated at K = 15: beyond K its entries come out too small.
+    """
+    import scipy.stats
+
+    support = np.arange(K + 1)
+    pmfs = [scipy.stats.poisson.pmf(support, r) for r in rates]
+    expected = np.convolve(pmfs[0], pmfs[1])
+    probs = answer[1] if isinstance(answer, (tuple, list)) and len(answer) == 2 and np.ndim(answer[0]) == 1 else answer
+    arr, problem = _to_array(probs, "Your pmf")
+    if problem is not None:
+        return problem
+    exact = scipy.stats.poisson.pmf(np.arange(len(expected)), sum(rates))
+    if arr.shape == expected.shape and np.allclose(arr, exact, rtol=1e-9, atol=1e-15) \
+            and not np.allclose(arr, expected, rtol=1e-9, atol=1e-15):
+        return Feedback(False, f"That is the exact Poisson({sum(rates):g}) pmf, not the convolution of the two pmfs "
+                               f"truncated at K = {K}: beyond K its entries come out too small.")
+    if arr.ndim == 1 and len(arr) == K + 1 and np.allclose(arr, expected[:K + 1]):
+        return Feedback(False, f"You kept only t = 0..{K}: two pmfs on 0..{K} convolve to {2 * K + 1} values "
+                               f"(0..{2 * K}); keep them all to see which are exact.")
+    if arr.ndim == 1 and len(arr) > len(expected):
+        return Feedback(False, f"Your pmf has {len(arr)} values; with both pmfs truncated at K = {K} the sum takes "
+                               f"{len(expected)} (0..{2 * K}): did you truncate them at K?")
+    fb = compare_arrays(arr, expected, what="Your truncated convolution")
+    if fb:
+        return Feedback(True, f"Correct: the truncated convolution has {len(expected)} values; the first {K + 1} "
+                              "are exact, the rest too small.")
+    return fb
