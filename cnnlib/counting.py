@@ -16,7 +16,7 @@ __all__ = [
     # Section 6.3: parameter counts
     "conv_params", "dense_params",
     # Section 6.4: layer tables
-    "LayerRow", "LayerTable", "layer_table",
+    "LayerRow", "LayerTable", "layer_table", "trace_leaf_calls",
     # Section 6.5: multiply-accumulates per layer
     "MacRow", "MacTable", "macs",
 ]

@@ -354,22 +354,29 @@ def leaves(module, prefix=""):
 
 
 def receptive_field(model, input_shape) -> ReceptiveFields:
-    """Output size, receptive field, jump and start of every layer of a Sequential-style CNN.
+    """Output size, receptive field, jump and start of every layer of a CNN, branches included.
 
     Parameters
     ----------
     model : torch.nn.Module
-        A network whose leaves run in order (``nn.Sequential``, nested ones flattened):
-        ``Conv2d``, ``MaxPool2d``, ``AvgPool2d`` and layers that keep the geometry
-        (activations, normalization, dropout). The walk stops at the first ``Flatten``,
-        ``Linear`` or adaptive pooling, after which a unit sees the whole input.
+        A network of ``Conv2d``, ``MaxPool2d``, ``AvgPool2d`` and layers that keep the
+        geometry (activations, normalization, dropout). A chain of layers (``nn.Sequential``,
+        nested ones flattened) is walked by arithmetic alone; any other network (Fire,
+        inception and residual modules) is run once on a zero image and its maps followed
+        through the branches, where a merge (``cat``, ``+``, ``*``) gets the union of the fields
+        it merges: the largest path. The rows stop at the first ``Flatten``, ``Linear`` or
+        global pooling, after which a unit sees the whole input. An operation that changes the
+        size of the maps outside a known layer (``F.interpolate``, ``F.conv2d`` in ``forward``)
+        raises ``TypeError``, as does a layer of another kind.
     input_shape : tuple (C, H, W) or (H, W)
         Size of the input image.
 
     Returns
     -------
     ReceptiveFields
-        A list of :class:`FieldRow`, row 0 the input; it prints as a table.
+        A list of :class:`FieldRow`, row 0 the input, then one row per layer call in the
+        order they run, and for a branched network one per merge (kind ``'Concatenate'``,
+        ``'Add'``, ``'Multiply'``, named after the module that merges); it prints as a table.
 
     Notes
     -----
@@ -397,8 +404,6 @@ def receptive_field(model, input_shape) -> ReceptiveFields:
     >>> rows[-1].bounds(0, 0)
     ((0, 7), (0, 7))
     """
-    import math
-
     from torch import nn
 
     if not isinstance(model, nn.Module):
@@ -406,34 +411,64 @@ def receptive_field(model, input_shape) -> ReceptiveFields:
     if not isinstance(input_shape, (tuple, list)) or len(input_shape) not in (2, 3):
         raise ValueError(f"input_shape must be (C, H, W) or (H, W), got {input_shape!r}")
     M = [positive_int(v, "input_shape") for v in input_shape][-2:]
-    r, j, c = [1, 1], [1, 1], [0.0, 0.0]
     rows = ReceptiveFields([FieldRow(0, "input", "Input", tuple(M), (1, 1), (1, 1), (0.0, 0.0))])
-    for name, layer in leaves(model):
-        kind = type(layer).__name__
-        if isinstance(layer, (nn.Flatten, nn.Linear, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
-            break
-        if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            K_eff, s, p = layer_geometry(layer)
-            if layer.padding == "same":
-                size = list(M)
-            else:
-                ceil = getattr(layer, "ceil_mode", False)
-                size = []
-                for m, k, s_, p_ in zip(M, K_eff, s, p):
-                    n = (m + 2 * p_ - k) / s_
-                    out = (math.ceil(n) if ceil else math.floor(n)) + 1
-                    if ceil and (out - 1) * s_ >= m + p_:  # PyTorch: the last window starts inside
-                        out -= 1
-                    size.append(out)
-            if min(size) < 1:
-                raise ValueError(f"layer {name} ({kind}) gets an input of size {tuple(M)}, smaller than its "
-                                 f"kernel {tuple(K_eff)} with padding {tuple(p)}: input_shape {tuple(input_shape)} is too small")
-            c = [c_ + ((k - 1) / 2 - p_) * j_ for c_, k, p_, j_ in zip(c, K_eff, p, j)]
-            r = [r_ + (k - 1) * j_ for r_, k, j_ in zip(r, K_eff, j)]
-            j = [j_ * s_ for j_, s_ in zip(j, s)]
-            M = size
-        elif kind not in _SAME_GEOMETRY:
-            raise TypeError(f"receptive_field does not know how layer {name} ({kind}) changes the geometry; "
-                            f"it handles Conv2d, MaxPool2d, AvgPool2d and {', '.join(_SAME_GEOMETRY[:4])}, ...")
-        rows.append(FieldRow(len(rows), name, kind, tuple(M), tuple(r), tuple(j), tuple(float(v) for v in c)))
-    return rows
+    start = (tuple(M), (1, 1), (1, 1), (0.0, 0.0))  # output size, field, jump, start of each map
+    if _is_chain(model):  # layers one after the other: walk them, nothing is run
+        geometry = start
+        for name, layer in leaves(model):
+            geometry = _through(layer, name, geometry)
+            if geometry is None:
+                break
+            rows.append(FieldRow(len(rows), name, type(layer).__name__, *geometry))
+        return rows
+    from ._field_trace import trace_fields
+
+    return trace_fields(model, input_shape, start, rows, _through)
+
+
+def _is_chain(model) -> bool:
+    """Whether every module of ``model`` is a leaf or a plain ``nn.Sequential`` (its layers run in order)."""
+    from torch import nn
+
+    return all(not list(m.children()) or (isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward)
+               for m in model.modules())
+
+
+def _through(layer, name, geometry):
+    """The geometry (output size, field, jump, start) after ``layer``; ``None`` after a layer that
+    ends the maps (``Flatten``, ``Linear``, adaptive pooling: a unit then sees the whole input)."""
+    import math
+
+    from torch import nn
+
+    M, r, j, c = geometry
+    kind = type(layer).__name__
+    if isinstance(layer, (nn.Flatten, nn.Linear, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+        return None
+    if kind in _SAME_GEOMETRY:
+        return geometry
+    if not isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+        raise TypeError(f"receptive_field does not know how layer {name} ({kind}) changes the geometry; "
+                        f"it handles Conv2d, MaxPool2d, AvgPool2d and {', '.join(_SAME_GEOMETRY[:4])}, ...")
+    K_eff, s, p = layer_geometry(layer)
+    if kind == "Conv2dSame":  # TensorFlow's 'SAME': ceil(M / s) outputs, the smaller half of the padding before
+        size = [math.ceil(m / s_) for m, s_ in zip(M, s)]
+        p = [max((o - 1) * s_ + k - m, 0) // 2 for o, s_, k, m in zip(size, s, K_eff, M)]
+    elif layer.padding == "same":
+        size = list(M)
+    else:
+        ceil = getattr(layer, "ceil_mode", False)
+        size = []
+        for m, k, s_, p_ in zip(M, K_eff, s, p):
+            n = (m + 2 * p_ - k) / s_
+            out = (math.ceil(n) if ceil else math.floor(n)) + 1
+            if ceil and (out - 1) * s_ >= m + p_:  # PyTorch: the last window starts inside
+                out -= 1
+            size.append(out)
+    if min(size) < 1:
+        raise ValueError(f"layer {name} ({kind}) gets an input of size {tuple(M)}, smaller than its "
+                         f"kernel {tuple(K_eff)} with padding {tuple(p)}: the input_shape is too small")
+    c = [c_ + ((k - 1) / 2 - p_) * j_ for c_, k, p_, j_ in zip(c, K_eff, p, j)]
+    r = [r_ + (k - 1) * j_ for r_, k, j_ in zip(r, K_eff, j)]
+    j = [j_ * s_ for j_, s_ in zip(j, s)]
+    return tuple(size), tuple(r), tuple(j), tuple(float(v) for v in c)
