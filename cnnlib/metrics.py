@@ -34,6 +34,7 @@ __all__ = [
     "best_threshold",
     "roc_curve",
     "roc_auc",
+    "true_accept_rate",
 ]
 
 
@@ -331,3 +332,32 @@ def roc_auc(scores, same) -> float:
     """
     fpr, tpr, _ = roc_curve(scores, same)
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))  # trapezoids: ties give the half
+
+
+def true_accept_rate(scores, same, false_accept_rate: float) -> float:
+    """Share of "same" pairs accepted at the strictest threshold that accepts at most the given share of "different" pairs.
+
+    The number quoted for face verification ("TAR at FAR = 0.1%"): the point of the ROC curve
+    (:func:`roc_curve`) with the largest true positive rate among those whose false positive
+    rate does not exceed ``false_accept_rate``.
+
+    Parameters
+    ----------
+    scores : array_like, shape (N,)
+        Larger means "more likely the same".
+    same : array_like of 0/1, shape (N,)
+    false_accept_rate : float
+        In [0, 1].
+
+    Examples
+    --------
+    >>> true_accept_rate([0.9, 0.8, 0.7, 0.3, 0.2], [1, 0, 1, 1, 0], 0.0)  # 0.8 must be refused
+    0.3333333333333333
+    >>> true_accept_rate([0.9, 0.8, 0.7, 0.3, 0.2], [1, 0, 1, 1, 0], 0.5)
+    1.0
+    """
+    if isinstance(false_accept_rate, bool) or not isinstance(false_accept_rate, (int, float)) \
+            or not 0 <= false_accept_rate <= 1:
+        raise ValueError(f"false_accept_rate must be a number in [0, 1], got {false_accept_rate!r}")
+    fpr, tpr, _ = roc_curve(scores, same)
+    return float(tpr[fpr <= false_accept_rate + 1e-12].max())

@@ -158,3 +158,21 @@ def test_a_nan_score_is_an_error_not_a_perfect_verifier(score_fn):
     """A NaN (a diverged network, a cosine of a zero vector) sorts arbitrarily: roc_auc gave 1.0."""
     with pytest.raises(ValueError, match=r"scores must not contain NaN, got NaN at position\(s\) \[1\]"):
         score_fn([0.9, float("nan"), 0.6, 0.4], [1, 0, 1, 0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 30), far=st.sampled_from([0.0, 0.01, 0.1, 0.3, 1.0]))
+def test_true_accept_rate_matches_brute_force(seed, n, far):
+    rng = np.random.default_rng(seed)
+    same = np.r_[0, 1, rng.integers(0, 2, n)]
+    scores = rng.integers(0, 6, len(same)).astype(float)  # ties on purpose
+    best = 0.0
+    for t in np.r_[np.inf, scores]:  # every threshold "accept when score >= t"
+        if np.mean(scores[same == 0] >= t) <= far:
+            best = max(best, np.mean(scores[same == 1] >= t))
+    assert metrics.true_accept_rate(scores, same, far) == pytest.approx(best)
+
+
+def test_true_accept_rate_errors():
+    with pytest.raises(ValueError, match="false_accept_rate must be a number in"):
+        metrics.true_accept_rate([0.1, 0.2], [0, 1], 1.5)
