@@ -198,7 +198,73 @@ def test_googlenet_runs_and_errors():
 
 # ---------------------------------------------------------------- ResNet
 def test_resnet_imagenet_counts():
-    assert [_params(_meta(models.resnet, d)) for d in (18, 34)] == [11689512, 21797672]  # torchvision
+    # torchvision's resnet18, resnet34, resnet50, resnet101, resnet152
+    assert ([_params(_meta(models.resnet, d)) for d in (18, 34, 50, 101, 152)]
+            == [11689512, 21797672, 25557032, 44549160, 60192808])
+
+
+def test_resnet50_depth_and_shape():
+    model = _meta(models.resnet, 50)
+    in_branches = [m for b in model.modules() if isinstance(b, models.Bottleneck)
+                   for m in b.residual.modules() if isinstance(m, nn.Conv2d)]
+    assert 1 + len(in_branches) + 1 == 50  # stem + 3 per block (16 blocks) + dense layer; projections not counted
+    assert model(torch.empty(1, 3, 224, 224, device="meta")).shape == (1, 1000)
+    assert model.classifier.fc.in_features == 2048
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 6), st.sampled_from([1, 2]), st.integers(2, 7), st.booleans())
+def test_bottleneck_matches_functional_oracle(c_in, width, stride, size, shortcut):
+    torch.manual_seed(c_in * 10 + width)
+    block = models.Bottleneck(c_in, width, stride, shortcut=shortcut).double().eval()
+    for m in block.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2), m.weight.data.uniform_(0.5, 2)
+    x = torch.randn(2, c_in, size, size, dtype=torch.float64)
+    bn = lambda m, v: F.batch_norm(v, m.running_mean, m.running_var, m.weight, m.bias, eps=m.eps)
+    r = block.residual
+    h = F.relu(bn(r.bn1, F.conv2d(x, r.conv1.weight)))
+    h = F.relu(bn(r.bn2, F.conv2d(h, r.conv2.weight, stride=stride, padding=1)))
+    h = bn(r.bn3, F.conv2d(h, r.conv3.weight))
+    if shortcut:
+        if stride == 1 and c_in == 4 * width:
+            h = h + x
+        else:
+            h = h + bn(block.shortcut.bn, F.conv2d(x, block.shortcut.conv.weight, stride=stride))
+    with torch.no_grad():
+        torch.testing.assert_close(block(x), F.relu(h))
+    c = 4 * width
+    expected = (conv_params(c_in, width, 1, bias=False) + conv_params(width, width, 3, bias=False)
+                + conv_params(width, c, 1, bias=False) + 2 * (width + width + c))
+    if shortcut and not (stride == 1 and c_in == c):
+        expected += conv_params(c_in, c, 1, bias=False) + 2 * c
+    assert _params(block) == expected
+
+
+def test_bottleneck_errors():
+    with pytest.raises(ValueError, match="width must be a positive integer"):
+        models.Bottleneck(4, 0)
+    with pytest.raises(TypeError, match="shortcut must be True or False"):
+        models.Bottleneck(4, 1, shortcut=1)
+    with pytest.raises(ValueError, match="built for in_channels=8"):
+        models.Bottleneck(8, 2)(torch.zeros(1, 3, 4, 4))
+
+
+@pytest.mark.parametrize("depth", [20, 50])
+def test_resnet_zero_init_residual(depth):
+    model = models.resnet(depth, width=4, zero_init_residual=True).eval()
+    blocks = [b for b in model.modules() if isinstance(b, (models.ResidualBlock, models.Bottleneck))]
+    assert blocks and all(torch.count_nonzero(b.residual[-1].weight) == 0 for b in blocks)
+    for b in blocks:  # each block starts as relu(s(u)): the identity on non-negative inputs
+        u = F.relu(torch.randn(2, b.in_channels, 6, 6))
+        if isinstance(b.shortcut, nn.Identity):
+            with torch.no_grad():
+                torch.testing.assert_close(b(u), u, rtol=0, atol=0)
+    default = models.resnet(depth, width=4)
+    assert all(torch.count_nonzero(b.residual[-1].weight) > 0 for b in default.modules()
+               if isinstance(b, (models.ResidualBlock, models.Bottleneck)))
+    with pytest.raises(TypeError, match="zero_init_residual must be True or False"):
+        models.resnet(depth, zero_init_residual=None)
 
 
 @pytest.mark.parametrize("depth", [8, 14, 20, 32, 56])
@@ -226,7 +292,7 @@ def test_resnet_small_depth_and_counts(depth):
 
 
 @pytest.mark.parametrize("depth, error, match", [
-    (21, ValueError, r"depth must be 18 or 34 .* or 6n \+ 2 with n >= 1 .* got 21"),
+    (21, ValueError, r"depth must be 18, 34, 50, 101 or 152 .* or 6n \+ 2 with n >= 1 .* got 21"),
     (40, ValueError, "got 40"), (2, ValueError, "got 2"),
     ("20", TypeError, "depth must be an integer"), (True, TypeError, "depth must be an integer")])
 def test_resnet_depth_errors(depth, error, match):

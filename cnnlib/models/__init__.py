@@ -8,7 +8,7 @@ module          what it holds                                                   
 ==============  ====================================================================  =========
 ``classic``     :func:`lenet5`, :func:`vgg`, :func:`vgg19`, :func:`convolutionalize`  6.4
 ``blocks``      :class:`Fire`, :class:`InceptionModule`, :class:`ResidualBlock`,      6.4–6.5
-                :class:`SqueezeExcitation`, :class:`MBConv`
+                :class:`Bottleneck`, :class:`SqueezeExcitation`, :class:`MBConv`
 ``landmarks``   :func:`alexnet`, :func:`googlenet`, :func:`resnet`,                   6.5
                 :func:`efficientnet`, :func:`compound_scaling`
 ``tasks``       :func:`localizer`, :class:`Segmenter`, :class:`UNet`,                 6.6
@@ -20,11 +20,11 @@ module          what it holds                                                   
 ==============  ====================================================================  =========
 """
 from . import blocks, classic, landmarks, pretrained, tasks
-from .blocks import Fire, InceptionModule, MBConv, ResidualBlock, SqueezeExcitation
+from .blocks import Bottleneck, Fire, InceptionModule, MBConv, ResidualBlock, SqueezeExcitation
 from .classic import *  # noqa: F401,F403
 from .landmarks import *  # noqa: F401,F403
 from .pretrained import *  # noqa: F401,F403
 from .tasks import *  # noqa: F401,F403
 
-__all__ = (classic.__all__ + ["Fire", "InceptionModule", "ResidualBlock", "SqueezeExcitation", "MBConv"]
+__all__ = (classic.__all__ + ["Fire", "InceptionModule", "ResidualBlock", "Bottleneck", "SqueezeExcitation", "MBConv"]
            + landmarks.__all__ + tasks.__all__ + pretrained.__all__)

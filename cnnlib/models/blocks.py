@@ -1,7 +1,7 @@
 """The building blocks of the landmark networks (Sections 6.4.6 and 6.5).
 
 :class:`Fire` (SqueezeNet), :class:`InceptionModule` (GoogLeNet), :class:`ResidualBlock`
-(ResNet), :class:`SqueezeExcitation` and :class:`MBConv` (EfficientNet), and the small
+and :class:`Bottleneck` (ResNet), :class:`SqueezeExcitation` and :class:`MBConv` (EfficientNet), and the small
 convolution units they are made of (:func:`conv_unit`, :func:`conv_bn_act`).
 
 References
@@ -22,8 +22,8 @@ from torch import nn
 
 from .._validation import check_bool, check_choice, positive_int
 
-__all__ = ["Fire", "InceptionModule", "ResidualBlock", "SqueezeExcitation", "MBConv",
-           "conv_unit", "conv_bn_act", "activation_layer", "Conv2dSame", "check_input_channels"]
+__all__ = ["Fire", "InceptionModule", "ResidualBlock", "Bottleneck", "SqueezeExcitation", "MBConv",
+           "conv_unit", "conv_bn_act", "activation_layer", "Conv2dSame", "check_input_channels", "shortcut_path"]
 
 
 def conv_unit(c_in: int, c_out: int, kernel_size: int, *, stride: int = 1, padding: int = 0,
@@ -192,6 +192,18 @@ class InceptionModule(nn.Module):
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)
 
 
+def shortcut_path(in_channels: int, out_channels: int, stride: int, enabled: bool, batch_norm: bool):
+    """The shortcut of a residual block: ``None`` (plain block), the identity when the shapes agree,
+    else a 1 x 1 projection (``conv``, then ``bn`` with batch norm) whose stride matches the size."""
+    if not enabled:
+        return None
+    if stride == 1 and in_channels == out_channels:
+        return nn.Identity()
+    return nn.Sequential(OrderedDict([
+        ("conv", nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=not batch_norm)),
+        ("bn", nn.BatchNorm2d(out_channels) if batch_norm else nn.Identity())]))
+
+
 class ResidualBlock(nn.Module):
     """Two 3 x 3 convolutions with a shortcut around them (Figure 6.14): ``relu(r(u) + u)``.
 
@@ -252,18 +264,81 @@ class ResidualBlock(nn.Module):
             ("conv2", nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=not batch_norm)),
             ("bn2", norm(out_channels)),
         ]))
-        if not shortcut:
-            self.shortcut = None
-        elif stride == 1 and in_channels == out_channels:
-            self.shortcut = nn.Identity()
-        else:  # a 1 x 1 projection matches the channels, its stride the size
-            self.shortcut = nn.Sequential(OrderedDict([
-                ("conv", nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=not batch_norm)),
-                ("bn", norm(out_channels))]))
+        self.shortcut = shortcut_path(in_channels, out_channels, stride, shortcut, batch_norm)
         self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input_channels(x, self.in_channels, "ResidualBlock")
+        out = self.residual(x)
+        if self.shortcut is not None:
+            out = out + self.shortcut(x)
+        return self.relu(out)
+
+
+class Bottleneck(nn.Module):
+    """The bottleneck block of ResNet-50/101/152: 1 x 1 down, 3 x 3, 1 x 1 up, and a shortcut.
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input ``u``.
+    width : int
+        Channels of the two inner convolutions; the block returns ``4 * width`` channels
+        (``expansion``).
+    stride : int, default 1
+        Stride of the 3 x 3 convolution (as torchvision places it; the paper put it on the
+        first 1 x 1 convolution, which changes no count of parameters).
+    shortcut : bool, default True
+        ``False`` gives the plain block.
+
+    Attributes
+    ----------
+    residual : nn.Sequential
+        ``conv1`` (1 x 1), ``bn1``, ``relu1``, ``conv2`` (3 x 3), ``bn2``, ``relu2``, ``conv3``
+        (1 x 1), ``bn3``.
+    shortcut : nn.Module or None
+        As in :class:`ResidualBlock`: identity, a 1 x 1 projection with batch norm, or ``None``.
+
+    Notes
+    -----
+    The 1 x 1 convolutions do what they do in the inception module: the 3 x 3 convolution
+    works on ``width`` channels instead of ``4 * width``. With ``C = 4 * width`` channels in and
+    out, the block has ``C width + 9 width^2 + width C = 17 width^2`` weights (Eq. (6.23)
+    without biases), against ``2 * 9 C^2 = 288 width^2`` for two 3 x 3 convolutions on ``C``
+    channels. Shapes: ``(N, in_channels, H, W)`` to ``(N, 4 width, ceil(H / stride),
+    ceil(W / stride))``.
+
+    Examples
+    --------
+    >>> block = Bottleneck(256, 64)
+    >>> block(torch.zeros(1, 256, 7, 7)).shape, sum(p.numel() for p in block.parameters())
+    (torch.Size([1, 256, 7, 7]), 70400)
+    >>> Bottleneck(64, 64).shortcut.conv  # 64 -> 256 channels: a projection
+    Conv2d(64, 256, kernel_size=(1, 1), stride=(1, 1), bias=False)
+    """
+
+    expansion = 4
+
+    def __init__(self, in_channels: int, width: int, stride: int = 1, *, shortcut: bool = True):
+        super().__init__()
+        in_channels = positive_int(in_channels, "in_channels")
+        width = positive_int(width, "width")
+        stride = positive_int(stride, "stride")
+        check_bool(shortcut, "shortcut")
+        out_channels = self.expansion * width
+        self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
+        self.residual = nn.Sequential(OrderedDict([
+            ("conv1", nn.Conv2d(in_channels, width, 1, bias=False)), ("bn1", nn.BatchNorm2d(width)),
+            ("relu1", nn.ReLU()),
+            ("conv2", nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)),
+            ("bn2", nn.BatchNorm2d(width)), ("relu2", nn.ReLU()),
+            ("conv3", nn.Conv2d(width, out_channels, 1, bias=False)), ("bn3", nn.BatchNorm2d(out_channels)),
+        ]))
+        self.shortcut = shortcut_path(in_channels, out_channels, stride, shortcut, True)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input_channels(x, self.in_channels, "Bottleneck")
         out = self.residual(x)
         if self.shortcut is not None:
             out = out + self.shortcut(x)

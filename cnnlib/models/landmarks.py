@@ -19,7 +19,7 @@ import torch  # noqa: F401 (the doctests use it)
 from torch import nn
 
 from .._validation import check_bool, check_choice, positive_int
-from .blocks import InceptionModule, MBConv, ResidualBlock, conv_bn_act, conv_unit
+from .blocks import Bottleneck, InceptionModule, MBConv, ResidualBlock, conv_bn_act, conv_unit
 
 __all__ = ["alexnet", "GOOGLENET_MODULES", "googlenet", "resnet", "EFFICIENTNET_SCALING",
            "EFFICIENTNET_LITE_SCALING", "compound_scaling", "efficientnet_config", "efficientnet"]
@@ -186,7 +186,7 @@ def googlenet(num_classes: int = 1000, in_channels: int = 3, *, variant: str = "
 
 
 #: ImageNet ResNets with basic blocks (He et al. 2016, Table 1): blocks per stage.
-_RESNET_IMAGENET = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
+_RESNET_IMAGENET = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
 
 def _resnet_depth(depth) -> str:
@@ -196,12 +196,12 @@ def _resnet_depth(depth) -> str:
         return "imagenet"
     if depth >= 8 and (depth - 2) % 6 == 0:
         return "cifar"
-    raise ValueError(f"depth must be 18 or 34 (ImageNet ResNets) or 6n + 2 with n >= 1 (small-image ResNets: "
+    raise ValueError(f"depth must be 18, 34, 50, 101 or 152 (ImageNet ResNets) or 6n + 2 with n >= 1 (small-image ResNets: "
                      f"8, 14, 20, 32, 44, 56, 110, ...), got {depth!r}")
 
 
 def resnet(depth: int, num_classes: int | None = None, in_channels: int = 3, *, residual: bool = True,
-           width: int | None = None) -> nn.Sequential:
+           width: int | None = None, zero_init_residual: bool = False) -> nn.Sequential:
     """A residual network (He et al., 2016) of a given depth, or its plain twin.
 
     Parameters
@@ -210,7 +210,8 @@ def resnet(depth: int, num_classes: int | None = None, in_channels: int = 3, *, 
         Number of layers with weights along the network (convolutions on the shortcuts
         not counted). ``18`` and ``34``: the ImageNet networks (a 7 x 7 stem with
         max-pooling, four stages of :class:`ResidualBlock` with 64, 128, 256 and 512
-        channels). ``6n + 2`` (8, 14, 20, 32, 44, 56, 110, ...): the small-image networks of
+        channels); ``50``, ``101`` and ``152``: the same with :class:`Bottleneck` blocks
+        (three layers each, 256 to 2048 output channels). ``6n + 2`` (8, 14, 20, 32, 44, 56, 110, ...): the small-image networks of
         the paper's CIFAR-10 experiments (a 3 x 3 stem, three stages of ``n`` blocks with
         ``width``, ``2 width`` and ``4 width`` channels, strides 1, 2, 2).
     num_classes : int, optional
@@ -220,6 +221,10 @@ def resnet(depth: int, num_classes: int | None = None, in_channels: int = 3, *, 
         ``False`` removes every shortcut: the "plain" network of the same depth and layers.
     width : int, optional
         Channels of the first stage: 64 (ImageNet) or 16 (small) by default.
+    zero_init_residual : bool, default False
+        Set the scale of the last batch normalization of every block's branch to zero (as
+        torchvision's option of that name): each block then starts as ``relu(s(u))``, the
+        identity on the non-negative output of an earlier ReLU wherever the shortcut is one.
 
     Returns
     -------
@@ -242,6 +247,9 @@ def resnet(depth: int, num_classes: int | None = None, in_channels: int = 3, *, 
     ...     counts = [sum(p.numel() for p in resnet(d).parameters()) for d in (18, 34)]
     >>> counts  # torchvision's resnet18 and resnet34
     [11689512, 21797672]
+    >>> with torch.device("meta"):
+    ...     sum(p.numel() for p in resnet(50).parameters())  # torchvision's resnet50
+    25557032
     >>> model = resnet(20, num_classes=10, in_channels=1)
     >>> model(torch.zeros(2, 1, 8, 8)).shape
     torch.Size([2, 10])
@@ -250,11 +258,12 @@ def resnet(depth: int, num_classes: int | None = None, in_channels: int = 3, *, 
     >>> resnet(21)
     Traceback (most recent call last):
     ...
-    ValueError: depth must be 18 or 34 (ImageNet ResNets) or 6n + 2 with n >= 1 (small-image ResNets: 8, 14, 20, 32, 44, 56, 110, ...), got 21
+    ValueError: depth must be 18, 34, 50, 101 or 152 (ImageNet ResNets) or 6n + 2 with n >= 1 (small-image ResNets: 8, 14, 20, 32, 44, 56, 110, ...), got 21
     """
     family = _resnet_depth(depth)
     in_channels = positive_int(in_channels, "in_channels")
     check_bool(residual, "residual")
+    check_bool(zero_init_residual, "zero_init_residual")
     num_classes = positive_int(num_classes if num_classes is not None else
                                (1000 if family == "imagenet" else 10), "num_classes")
     width = positive_int(width if width is not None else (64 if family == "imagenet" else 16), "width")
@@ -273,15 +282,24 @@ def resnet(depth: int, num_classes: int | None = None, in_channels: int = 3, *, 
             ("bn", nn.BatchNorm2d(width)), ("relu", nn.ReLU())]))
         strides = (1, 2, 2)
     stages, channels = [("stem", stem)], width
+    bottleneck = family == "imagenet" and depth >= 50
     for s, (count, stride) in enumerate(zip(blocks, strides)):
-        out = width * 2 ** s
-        stage = [(f"block{b + 1}", ResidualBlock(channels if b == 0 else out, out, stride if b == 0 else 1,
-                                                 shortcut=residual)) for b in range(count)]
+        inner = width * 2 ** s
+        out = Bottleneck.expansion * inner if bottleneck else inner
+        stage = [(f"block{b + 1}", Bottleneck(channels if b == 0 else out, inner, stride if b == 0 else 1,
+                                              shortcut=residual) if bottleneck else
+                  ResidualBlock(channels if b == 0 else out, out, stride if b == 0 else 1, shortcut=residual))
+                 for b in range(count)]
         stages.append((f"stage{s + 1}", nn.Sequential(OrderedDict(stage))))
         channels = out
     head = [("avgpool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()), ("fc", nn.Linear(channels, num_classes))]
-    return nn.Sequential(OrderedDict([("features", nn.Sequential(OrderedDict(stages))),
-                                      ("classifier", nn.Sequential(OrderedDict(head)))]))
+    model = nn.Sequential(OrderedDict([("features", nn.Sequential(OrderedDict(stages))),
+                                       ("classifier", nn.Sequential(OrderedDict(head)))]))
+    if zero_init_residual:
+        for block in model.modules():
+            if isinstance(block, (ResidualBlock, Bottleneck)):
+                nn.init.zeros_(block.residual[-1].weight)
+    return model
 
 
 
