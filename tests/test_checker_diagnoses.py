@@ -212,6 +212,12 @@ CASES = {
     ],
     "check_conv_macs": [  # 6.4.4: one output position only
         (lambda: exercises.check_conv_macs(256 * 256 * 9, 256, 256, 3, 56), r"one output position"),
+        # 6.5: FLOPs (2 per multiply-add) and the input's 224 x 224 for AlexNet's 55 x 55 output
+        (lambda: exercises.check_conv_macs(2 * 3 * 96 * 11 * 11 * 55 * 55, 3, 96, 11, 55), r"counts FLOPs"),
+        (lambda: exercises.check_conv_macs(3 * 96 * 11 * 11 * 224 * 224, 3, 96, 11, 55),
+         r"uses 224 x 224 output positions; this layer's output is 55 x 55"),
+        (lambda: exercises.check_conv_macs(3 * 96 * 11 * 11 * 55 * 55 + 7, 3, 96, 11, 55),
+         r"7 more than the right one(?!.*1 times)"),
     ],
     "check_batch_norm": [  # 6.4.5: wrong axes, wrong variance
         (lambda: exercises.check_batch_norm(lambda z, g, b, e: norm(z, (1, 2, 3), g, b, e)), r"per sample"),
@@ -300,6 +306,7 @@ CASES.update({  # 6.5 landmark networks and 6.6 beyond classification
     ],
     "check_resnet_depth": [  # stem and dense layer left out
         (lambda: exercises.check_resnet_depth(54, 9), r"leaves out the stem"),
+        (lambda: exercises.check_resnet_depth(57, 9), r"1 more than the right one, 1\.8% off"),  # not "1 times"
     ],
     "check_compound_scaling": [  # depth and width swapped
         (lambda: exercises.check_compound_scaling((1.1 ** 3, 1.2 ** 3, 1.15 ** 3), 3), r"depth and width are swapped"),

@@ -83,6 +83,13 @@ def test_residual_forward_right_answers_pass():
     assert exercises.check_residual_forward(residual())
 
 
+def test_residual_forward_accepts_float32():
+    def in_float32(x, W1, W2):
+        x, W1, W2 = (torch.as_tensor(a, dtype=torch.float32) for a in (x, W1, W2))
+        return F.relu(F.conv2d(F.relu(F.conv2d(x, W1, padding=1)), W2, padding=1) + x).numpy()
+    assert exercises.check_residual_forward(in_float32)
+
+
 @pytest.mark.parametrize("fn, words", [
     (residual(shortcut=False), "the shortcut is missing"),
     (residual(relu_before_add=True), "ReLU was applied to r(x) before adding x"),
@@ -114,6 +121,12 @@ def test_resnet_depth_slips(answer, words):
     assert not fb and words in str(fb)
 
 
+def test_resnet_depth_near_miss_never_says_one_times():
+    fb = exercises.check_resnet_depth(1203, 200)
+    assert not fb and "1 more than the right one" in str(fb) and "1 times" not in str(fb)
+    assert exercises.check_resnet_depth(1202, 200)  # the 1,202-layer network of He et al. (built on meta)
+
+
 def test_resnet_depth_validates_n():
     with pytest.raises(ValueError, match="n must be a positive integer"):
         exercises.check_resnet_depth(2, 0)
@@ -124,6 +137,12 @@ def test_resnet_depth_validates_n():
 def test_compound_scaling_right_answer(phi):
     s = models.compound_scaling(phi)
     assert exercises.check_compound_scaling([s["depth"], s["width"], 1.15 ** phi], phi)
+
+
+def test_compound_scaling_accepts_tuples_rounded_to_three_decimals():
+    assert exercises.check_compound_scaling((1.728, 1.331, 1.521), 3)
+    assert exercises.check_compound_scaling(tuple(np.float32(v) for v in (1.2 ** 3, 1.1 ** 3, 1.15 ** 3)), 3)
+    assert not exercises.check_compound_scaling((1.73, 1.33, 1.52), 3)  # two decimals are too coarse
 
 
 @pytest.mark.parametrize("answer, words", [

@@ -10,7 +10,7 @@ import numpy as np
 from ._feedback import Feedback, is_unfinished
 from ._registry import checker
 
-__all__ = ["Feedback", "compare_arrays", "check_output_shape", "call_student"]
+__all__ = ["Feedback", "compare_arrays", "check_output_shape", "call_student", "off_by"]
 
 
 def _as_count(answer):
@@ -101,6 +101,23 @@ def compare_arrays(answer, expected, *, what: str = "Your answer",
     msg = (f"{what} has the right shape {expected.shape} but {len(bad)} of {expected.size} entries differ; "
            f"the first is at index {first}: got {arr[first]:.6g}, expected {expected[first]:.6g}.")
     return Feedback(False, msg, hints)
+
+
+def off_by(got, right) -> str:
+    """How far a wrong count is from the right one, in words that never read "1 times".
+
+    >>> off_by(300, 100), off_by(1001, 1000), off_by(0, 50)
+    ('3 times the right one', '1 more than the right one, 0.1% off', '0 times the right one')
+    """
+    if right == 0:
+        return f"{got - right:+,} from the right one, 0"
+    ratio = got / right
+    if abs(ratio - 1) < 0.05:
+        diff = got - right
+        percent = 100 * abs(ratio - 1)
+        return (f"{abs(diff):,} {'more' if diff > 0 else 'less'} than the right one, "
+                + (f"{percent:.2g}% off" if percent >= 0.01 else "less than 0.01% off"))
+    return f"{ratio:.3g} times the right one"
 
 
 def call_student(fn: Callable, *args):

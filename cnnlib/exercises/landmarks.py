@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+import torch
 
-from ._base import Feedback, call_student, compare_arrays
+from ._base import Feedback, call_student, compare_arrays, off_by
 from ._registry import checker
 
 __all__ = [
@@ -42,7 +43,7 @@ def _diagnose(got: int, right: int, slips, what: str, done: str) -> Feedback:
     for value, why in slips:
         if got == value and value != right:
             return Feedback(False, f"{got:,} {why}.")
-    return Feedback(False, f"{got:,} is not the {what} ({got / right:.3g} times the right one).")
+    return Feedback(False, f"{got:,} is not the {what} ({off_by(got, right)}).")
 
 
 @checker
@@ -181,7 +182,7 @@ def check_residual_forward(student_fn: Callable) -> Feedback:
                             shape_hints={(shape[0], shape[1], shape[2] - 4, shape[3] - 4):
                                          "each 3 x 3 convolution lost a border: pad by 1 on each side so that "
                                          "r(x) has the shape of x and the two can be added"},
-                            rtol=1e-7, atol=1e-9)
+                            rtol=1e-5, atol=1e-6)  # float32 answers are right too
         if not fb:
             fb.message = f"Case {k} (x of shape {shape}): {fb.message}"
             return fb
@@ -212,7 +213,8 @@ def check_resnet_depth(answer, n: int) -> Feedback:
     if problem is not None:
         return problem
     right = 6 * n + 2
-    resnet(right)  # the family has this depth
+    with torch.device("meta"):  # the family has this depth (built without memory: n may be 200)
+        resnet(right)
     slips = [
         (6 * n, "counts the convolutions of the blocks but leaves out the stem convolution and the dense layer"),
         (6 * n + 1, "leaves out one of the stem convolution and the dense layer"),
@@ -237,6 +239,8 @@ def check_compound_scaling(answer, phi, *, alpha: float = 1.2, beta: float = 1.1
     --------
     >>> check_compound_scaling((1.2 ** 3, 1.1 ** 3, 1.15 ** 3), 3)
     ✔ Correct: depth x1.728, width x1.331, resolution x1.521 for phi = 3.
+    >>> check_compound_scaling((1.728, 1.331, 1.521), 3)  # rounded to three decimals
+    ✔ Correct: depth x1.728, width x1.331, resolution x1.521 for phi = 3.
     >>> check_compound_scaling((1.1 ** 3, 1.2 ** 3, 1.15 ** 3), 3)
     ✘ Your answer has the right shape but its values are off: it matches what you get when depth and width are swapped: alpha = 1.2 scales the depth, beta = 1.1 the width.
     """
@@ -245,7 +249,8 @@ def check_compound_scaling(answer, phi, *, alpha: float = 1.2, beta: float = 1.1
     s = compound_scaling(phi, alpha=alpha, beta=beta, gamma=gamma)
     expected = np.array([s["depth"], s["width"], gamma ** phi])
     base = np.array([alpha, beta, gamma])
-    fb = compare_arrays(answer, expected, what="Your answer", rtol=1e-6, atol=1e-9, variants={
+    # rtol 1e-3: multipliers rounded to three decimals, as printed, are right too
+    fb = compare_arrays(answer, expected, what="Your answer", rtol=1e-3, atol=1e-9, variants={
         "depth and width are swapped: alpha = 1.2 scales the depth, beta = 1.1 the width":
             expected[[1, 0, 2]],
         "the multipliers grow linearly, 1 + phi (alpha - 1); compound scaling raises them to the power phi":

@@ -7,11 +7,12 @@ computed in NumPy and, when a student's answer matches it, named in the feedback
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
 
-from ._base import Feedback, call_student, compare_arrays
+from ._base import Feedback, call_student, compare_arrays, off_by
 from ._registry import checker
 
 __all__ = [
@@ -460,12 +461,18 @@ def check_conv_macs(answer, in_channels: int, out_channels: int, kernel_size, ou
         (out_channels * ho * wo * kh * kw, f"leaves out the {in_channels} input channels: each kernel spans all of them"),
         (out_channels * ho * wo * in_channels, f"leaves out the {kh} x {kw} kernel positions"),
     ]
+    slips.append((2 * macs, "counts FLOPs, a multiplication and an addition each, which is twice the number of "
+                            "multiply-adds; give the multiply-adds"))
+    per_position = out_channels * per_output
+    side = math.isqrt(got // per_position) if got > 0 and got % per_position == 0 else 0
+    if side > 0 and side * side * per_position == got and (side, side) != (ho, wo):
+        slips.append((got, f"uses {side} x {side} output positions; this layer's output is {ho} x {wo} (the input's "
+                           f"size is not the output's: the stride and the padding change it)"))
     for value, why in slips:
         if got == value and value != macs:
             return Feedback(False, f"{got:,} {why}.")
     if got == weights and weights != macs:
         return Feedback(False, f"{got:,} is the number of weights, not of multiply-adds: each weight is used once per "
                                f"output position, {ho} x {wo} times.")
-    ratio = got / macs if macs else float("nan")
-    return Feedback(False, f"{got:,} is not the count ({ratio:.3g} times the right one); multiply the outputs "
+    return Feedback(False, f"{got:,} is not the count ({off_by(got, macs)}); multiply the outputs "
                            f"(channels x height x width) by the products per output (in_channels x K_h x K_v).")
