@@ -107,7 +107,7 @@ def test_the_repository_data_folder_exists_with_a_readme():
 
 
 def test_mnist_splits_sizes_stratified_and_disjoint(offline_with_hub):
-    tr, va, te = data.mnist_splits(True, root=offline_with_hub, verbose=False)
+    tr, va, te = data.mnist_splits(True, train_per_class=1_000, root=offline_with_hub, verbose=False)
     assert (len(tr), len(va), len(te)) == (10_000, 5_000, 10_000)
     assert np.bincount(tr.labels.numpy()).tolist() == [1_000] * 10
     assert np.bincount(va.labels.numpy()).tolist() == [500] * 10
@@ -116,6 +116,17 @@ def test_mnist_splits_sizes_stratified_and_disjoint(offline_with_hub):
     full_tr, full_va, _ = data.mnist_splits(False, root=offline_with_hub, verbose=False)
     assert (len(full_tr), len(full_va)) == (55_000, 5_000)
     assert torch.equal(full_va.images, va.images)  # the same validation set in both runs
+
+
+def test_mnist_splits_quick_run_keeps_all_the_training_digits_by_default(offline_with_hub):
+    """Issue 20: the quick run saves epochs, not data; the validation digits stay out of training."""
+    quick_tr, quick_va, _ = data.mnist_splits(True, root=offline_with_hub, verbose=False)
+    full_tr, full_va, _ = data.mnist_splits(False, root=offline_with_hub, verbose=False)
+    assert torch.equal(quick_tr.images, full_tr.images) and torch.equal(quick_va.labels, full_va.labels)
+    full = data.load_mnist(train=True, root=offline_with_hub, verbose=False)
+    assert len(quick_tr) + len(quick_va) == len(full)
+    key = lambda d: {bytes(row) for row in (d.images.reshape(len(d), -1) * 255).round().to(torch.uint8).numpy()}
+    assert not key(quick_tr) & key(quick_va)
 
 
 def test_mnist_splits_shrink_to_the_last_resort(offline):

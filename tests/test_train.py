@@ -293,8 +293,15 @@ def test_cached_fit_errors(tmp_path):
 
 
 def test_lenet5_recipe_is_the_pages_settings():
+    import inspect
+
     quick, full = models.lenet5_recipe(True), models.lenet5_recipe(False)
-    assert quick == dict(models.LENET5_SETTINGS, epochs=10) and full["epochs"] == 15
+    for recipe in (quick, full):  # the shared settings, and what fit accepts
+        assert recipe.items() >= models.LENET5_SETTINGS.items()
+        assert set(recipe) <= set(inspect.signature(train.fit).parameters)
+    # issue 20: the quick run (a CPU) spends less compute, the full run (a GPU) more epochs
+    assert quick["epochs"] * -(-55_000 // quick["batch_size"]) < full["epochs"] * -(-55_000 // full["batch_size"])
+    assert quick["channels_last"] is True
     with pytest.raises(TypeError, match="quick must be True or False"):
         models.lenet5_recipe("yes")
 
@@ -394,3 +401,62 @@ def test_fit_rejects_a_loss_fn_that_is_not_callable():
     with pytest.raises(TypeError, match="loss_fn must be a function"):
         train.fit(nn.Linear(2, 2), (torch.randn(4, 2), torch.zeros(4, dtype=torch.long)), loss_fn="mse",
                   device="cpu", progress=False)
+
+
+# --------------------------------------------------------------------------- threads (issue 20)
+@pytest.mark.parametrize("cpus, load, env, expected", [
+    (2, 0.2, None, 2),  # an idle 2-core laptop: both cores
+    (2, 1.4, None, 1),  # one core busy elsewhere
+    (2, 8.0, None, 1),  # the shared build machine: never below one
+    (8, 0.0, "1", 1),  # the Makefile's OMP_NUM_THREADS=1 is respected
+    (8, 3.0, "4", 4),
+    (8, 6.0, "4", 2),
+])
+def test_use_threads_takes_the_free_cores(monkeypatch, capsys, cpus, load, env, expected):
+    from cnnlib.train import threads
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(threads, "available_cpus", lambda: cpus)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (load, load, load))
+    if env is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", env)
+    try:
+        assert train.use_threads() == expected == torch.get_num_threads()
+        assert f"torch uses {expected} CPU thread" in capsys.readouterr().out
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_use_threads_explicit_and_errors():
+    before = torch.get_num_threads()
+    try:
+        assert train.use_threads(1, verbose=False) == 1 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="n"):
+        train.use_threads(0)
+    import os
+
+    assert 1 <= train.available_cpus() <= (os.cpu_count() or 1)
+
+
+def test_fit_channels_last_on_cpu_changes_the_layout_not_the_result():
+    """The quick LeNet-5 recipe trains in the channels-last layout on a CPU (issue 20): the same
+    arithmetic in another memory order, so the same training up to rounding (no dropout here:
+    its random mask follows the memory order)."""
+    ds = _images(64)
+    runs = {}
+    for cl in (False, True):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(4 * 3 * 3, 2))
+        h = train.fit(model, ds, ds, epochs=3, batch_size=16, lr=0.01, device="cpu", progress=False,
+                      channels_last=cl)
+        runs[cl] = (model, h)
+    (plain, h0), (last, h1) = runs[False], runs[True]
+    assert last[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert np.allclose(h0.train_loss, h1.train_loss, atol=1e-4)
+    for a, b in zip(plain.state_dict().values(), last.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-4)

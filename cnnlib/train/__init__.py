@@ -2,7 +2,8 @@
 
 The functions here are what the book's training pages call:
 
-- :func:`get_device` picks CUDA, then Apple's MPS, then the CPU;
+- :func:`get_device` picks CUDA, then Apple's MPS, then the CPU; :func:`use_threads` sets how
+  many CPU threads torch uses (one per core that is free);
 - :func:`fit` trains a model with mini-batch gradient descent (Adam, AdamW or SGD with
   momentum, optionally a one-cycle learning-rate schedule) on the cross-entropy or any
   ``loss_fn`` and returns a :class:`History`;
@@ -17,7 +18,8 @@ Modules
 ``device`` (device, size switch, seeds), ``loop`` (:func:`fit`: one loop over a step function,
 :class:`EagerStep` the ordinary step written out), ``_cuda_graph`` (the same step captured as a
 CUDA graph), ``_batches`` (data as tensors, mini-batches by indexing), ``scoring``
-(:func:`evaluate`, :func:`predict`, :func:`plot_history`, freezing), ``cache`` (:func:`cached_fit`).
+(:func:`evaluate`, :func:`predict`, :func:`plot_history`, freezing), ``cache`` (:func:`cached_fit`),
+``threads`` (:func:`use_threads`).
 
 Why :func:`fit` is fast
 -----------------------
@@ -46,6 +48,8 @@ from .cache import cached_fit
 from .device import QUICK_ENV, get_device, quick_run, set_seed
 from .loop import OPTIMIZERS, SCHEDULES, EagerStep, History, fit
 from .scoring import count_trainable, evaluate, freeze, plot_history, predict, unfreeze
+from .threads import available_cpus, use_threads
 
 __all__ = ["get_device", "quick_run", "QUICK_ENV", "set_seed", "History", "fit", "EagerStep", "OPTIMIZERS",
-           "SCHEDULES", "cached_fit", "evaluate", "predict", "plot_history", "freeze", "unfreeze", "count_trainable"]
+           "SCHEDULES", "cached_fit", "evaluate", "predict", "plot_history", "freeze", "unfreeze", "count_trainable",
+           "use_threads", "available_cpus"]
