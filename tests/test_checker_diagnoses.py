@@ -157,6 +157,7 @@ CASES = {
     "check_output_shape": [  # 6.4.4: the map size one too large
         (lambda: exercises.check_output_shape((20, 10), (19, 9), formula="(M - 28) // 4 + 1"),
          r"1 too large: recheck \(M - 28\) // 4 \+ 1"),
+        (lambda: exercises.check_output_shape((8, 48, 64, 5), (8, 5, 48, 64)), r"channels last, \(N, H, W, C\)"),  # 6.6
     ],
     "check_output_size": [  # 6.3.2: missing + 1, per-side vs total, dilation ignored
         (lambda: exercises.check_output_size(lambda M, K, p, s, d: (M + p - d * (K - 1) - 1) // s), r"\+ 1 is missing"),
@@ -294,6 +295,44 @@ def triplet_no_clip(a, s, d, margin):
     return (((a - s) ** 2).sum(1) - ((a - d) ** 2).sum(1) + margin).mean()
 
 
+def triplet_max_after_mean(a, s, d, margin):
+    return max((((a - s) ** 2).sum(1) - ((a - d) ** 2).sum(1) + margin).mean(), 0.0)
+
+
+def triplet_active_mean(a, s, d, margin):  # what 6.6.2's training loop averages over
+    losses = np.maximum(((a - s) ** 2).sum(1) - ((a - d) ** 2).sum(1) + margin, 0)
+    return losses.sum() / (losses > 0).sum()
+
+
+def triplet_cosine(a, s, d, margin):
+    cos = lambda u, v: 1 - (u * v).sum(1) / np.linalg.norm(u, axis=1) / np.linalg.norm(v, axis=1)  # noqa: E731
+    return np.maximum(cos(a, s) - cos(a, d) + margin, 0).mean()
+
+
+def iou_floor_division(a, b):
+    (xa, ya, ha, wa), (xb, yb, hb, wb) = a, b
+    ix = max(0, min(xa + wa, xb + wb) - max(xa, xb))
+    iy = max(0, min(ya + ha, yb + hb) - max(ya, yb))
+    return ix * iy // (ha * wa + hb * wb - ix * iy)
+
+
+def _loc_parts(logits, boxes, labels, target):
+    z = logits - logits.max(1, keepdims=True)
+    ce = -(z - np.log(np.exp(z).sum(1, keepdims=True)))[np.arange(len(labels)), labels]
+    has = labels != 0
+    return ce, has, np.where(has[:, None], boxes - np.nan_to_num(target), 0.0)
+
+
+def loc_loss_box_mean(logits, boxes, labels, target, gamma):
+    ce, has, diff = _loc_parts(logits, boxes, labels, target)
+    return np.mean(ce + gamma * (diff ** 2).mean(1))
+
+
+def loc_loss_l1(logits, boxes, labels, target, gamma):
+    ce, has, diff = _loc_parts(logits, boxes, labels, target)
+    return np.mean(ce + gamma * np.abs(diff).sum(1))
+
+
 CASES.update({  # 6.5 landmark networks and 6.6 beyond classification
     "check_inception_channels": [  # the slip of the chapter's text on Figure 6.13
         (lambda: exercises.check_inception_channels(416, 192, 64, 96, 128, 16, 32, 32), r"pooling path with 192"),
@@ -311,18 +350,26 @@ CASES.update({  # 6.5 landmark networks and 6.6 beyond classification
     "check_compound_scaling": [  # depth and width swapped
         (lambda: exercises.check_compound_scaling((1.1 ** 3, 1.2 ** 3, 1.15 ** 3), 3), r"depth and width are swapped"),
     ],
-    "check_iou": [  # the intersection counted twice in the union
+    "check_iou": [  # the intersection counted twice in the union; integer division
         (lambda: exercises.check_iou(iou_union_twice), r"sum of the areas"),
+        (lambda: exercises.check_iou(iou_floor_division), r"integer division \(//\)"),
     ],
-    "check_localization_loss": [  # gamma left out
+    "check_localization_loss": [  # gamma left out; the four squared errors averaged; an L1 box loss
         (lambda: exercises.check_localization_loss(loc_loss_no_gamma), r"gamma was left out"),
+        (lambda: exercises.check_localization_loss(loc_loss_box_mean), r"our convention .* sums"),
+        (lambda: exercises.check_localization_loss(loc_loss_l1), r"an L1 loss"),
     ],
-    "check_triplet_loss": [  # the max(., 0) left out
+    "check_triplet_loss": [  # the max(., 0) left out or after the mean; active-triplet mean; cosine
         (lambda: exercises.check_triplet_loss(triplet_no_clip), r"max\(\., 0\) was left out"),
+        (lambda: exercises.check_triplet_loss(triplet_max_after_mean), r"max\(\., 0\) was taken after the mean"),
+        (lambda: exercises.check_triplet_loss(triplet_active_mean), r"number of active triplets"),
+        (lambda: exercises.check_triplet_loss(triplet_cosine), r"cosine distances were used"),
     ],
-    "check_verification_accuracy": [  # the inequality the wrong way round
+    "check_verification_accuracy": [  # the inequality the wrong way round; percent
         (lambda: exercises.check_verification_accuracy(lambda d, s, t: np.mean((d > t) == (s == 1))),
          r"inequality points the wrong way"),
+        (lambda: exercises.check_verification_accuracy(lambda d, s, t: 100 * np.mean((d < t) == (s == 1))),
+         r"in percent"),
     ],
 })
 
@@ -350,6 +397,15 @@ CASES.update({  # 6.4.6 inner layers
                                                      (1, 28, 28)), r"clip it"),
         (lambda: exercises.check_receptive_field_box((8, 12, 22, 26), models.lenet5(), "features.relu2", (5, 7),
                                                      (1, 28, 28)), r"one pixel too far"),
+        # exclusive ends where the field reaches the border: not "clip it" (the exercise's unit (2, 9))
+        (lambda: exercises.check_receptive_field_box((2, 16, 16, 28), models.lenet5(), "features.relu2", (2, 9),
+                                                     (1, 28, 28)), r"one pixel too far"),
+        # conv1's padding ignored: the box moves 2 pixels down and right
+        (lambda: exercises.check_receptive_field_box((4, 18, 17, 27), models.lenet5(), "features.relu2", (2, 9),
+                                                     (1, 28, 28)), r"as if the layers before had no padding"),
+        # (col, row) instead of (row, col)
+        (lambda: exercises.check_receptive_field_box((16, 2, 27, 15), models.lenet5(), "features.relu2", (2, 9),
+                                                     (1, 28, 28)), r"the field of the unit at \(9, 2\)"),
     ],
     "check_top_images": [  # ranked by the mean instead of the maximum over positions
         (lambda: exercises.check_top_images(top_images_by_mean), r"mean activation"),
@@ -401,6 +457,17 @@ CASES.update({  # issue 19: references inside the checkers (6.2.2, 6.2.3, the pr
         (lambda: exercises.check_truncated_sum_pmf(poisson_pmf(np.arange(31), 5)), r"exact Poisson\(5\) pmf"),
         (lambda: exercises.check_truncated_sum_pmf(TRUNCATED[:16]), r"kept only t = 0\.\.15"),
         (lambda: exercises.check_truncated_sum_pmf(np.zeros(31)), r"entries differ"),
+    ],
+    "check_convolution_shape": [  # 6.2.4: full for valid, valid for full, one short, channel axis dropped
+        (lambda: exercises.check_convolution_shape((36, 36), (32, 32), (5, 5)), r"full size \(6\.5\)"),
+        (lambda: exercises.check_convolution_shape((28, 28), (32, 32), (5, 5), mode="full"), r"valid size \(6\.6\)"),
+        (lambda: exercises.check_convolution_shape((27, 27), (32, 32), (5, 5)), r"one short"),
+        (lambda: exercises.check_convolution_shape((28, 28), (3, 32, 32), (3, 5, 5)), r"drops the channel axis"),
+    ],
+    "check_conv_weight_shape": [  # 6.3: channels swapped, input channels left out, channels last
+        (lambda: exercises.check_conv_weight_shape((3, 16, 5, 5), 3, 16, 5), r"channels swapped"),
+        (lambda: exercises.check_conv_weight_shape((16, 5, 5), 3, 16, 5), r"leaves out the input channels"),
+        (lambda: exercises.check_conv_weight_shape((5, 5, 3, 16), 3, 16, 5), r"TensorFlow's order"),
     ],
     "check_layer_output_shape": [  # 6.3.1, 6.3.2, 6.5.3, 6.6: the slips of (6.17), the wrong part, channels
         (lambda: exercises.check_layer_output_shape((28, 28), nn.Conv2d(1, 1, 5), (1, 1, 28, 28), dims="hw"),

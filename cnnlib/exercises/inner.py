@@ -36,9 +36,11 @@ def _box_tuple(answer):
 def check_receptive_field_box(answer, model, layer, position, input_shape) -> Feedback:
     """Check a receptive-field box ``(top, left, bottom, right)`` (inclusive, clipped to the image).
 
-    The right box is :func:`cnnlib.inner.receptive_field_box`. Diagnoses a box not clipped
-    to the image, exclusive ends (one too far at the bottom and right), the order
-    ``(top, bottom, left, right)``, and a box one pixel off.
+    The right box is :func:`cnnlib.inner.receptive_field_box`. Diagnoses exclusive ends (one
+    too far at the bottom and right, also where that runs past the border), a box not clipped
+    to the image, the order ``(top, bottom, left, right)``, the field of the unit at
+    ``(col, row)`` instead of ``(row, col)``, a box that ignores the padding of the layers
+    before (shifted down and right), and a box one pixel off; no message gives the answer away.
 
     Examples
     --------
@@ -63,20 +65,53 @@ def check_receptive_field_box(answer, model, layer, position, input_shape) -> Fe
                               f"{l}..{r} of the input.")
     t, l, b, r = expected
     hints = []
+    if box == (t, l, b + 1, r + 1):  # Python's exclusive ends (past the border too: test it before clipping)
+        return Feedback(False, f"Your box {box} ends one pixel too far: bottom and right are included in the box "
+                               f"(Python's slices exclude their end, this box does not).")
+    shift = _padding_shift(model, name)
+    unpadded = [(v + d) for v, d in zip((t, l), shift)]
+    if any(shift) and box[:2] == tuple(min(v, m - 1) for v, m in zip(unpadded, (H, W))) and box != expected:
+        return Feedback(False, f"Your box {box} is shifted down and right, as if the layers before had no padding: "
+                               f"padding adds rows and columns of zeros before the first pixel, so the field of "
+                               f"unit (0, 0) starts that many pixels earlier.")
     if box[0] < 0 or box[1] < 0 or box[2] >= H or box[3] >= W:
         return Feedback(False, f"Your box {box} reaches outside the {H} x {W} image: the field does, but only pixels "
                                f"inside the image count; clip it.")
-    if box == (t, l, b + 1, r + 1):
-        return Feedback(False, f"Your box {box} ends one pixel too far: bottom and right are included in the box "
-                               f"(Python's slices exclude their end, this box does not).")
     if box == (t, b, l, r):
         return Feedback(False, f"Your box {box} lists (top, bottom, left, right); the order asked is "
                                f"(top, left, bottom, right).")
+    swapped = tuple(position)[::-1]
+    if swapped != tuple(position):
+        try:
+            if box == inner.receptive_field_box(model, layer, swapped, input_shape):
+                return Feedback(False, f"Your box {box} is the field of the unit at {swapped}: a position is "
+                                       f"(row, col), so its first number moves the box down, its second to the right.")
+        except ValueError:  # the swapped position is not on the map
+            pass
     if all(abs(x - y) <= 1 for x, y in zip(box, expected)):
         hints.append("one pixel off somewhere: check where the field of unit (0, 0) starts (padding moves it)")
     if (box[2] - box[0], box[3] - box[1]) == (b - t, r - l):
         hints.append("the size is right but the box is shifted: the start of the field, plus position * jump")
-    return Feedback(False, f"Your box {box} is not right; the answer is {expected}.", hints)
+    return Feedback(False, f"Your box {box} is not right: find the centre of the field (where the field of unit "
+                           f"(0, 0) is centred, plus position times the jump), go half the field's size each way "
+                           f"and clip to the image.", hints)
+
+
+def _padding_shift(model, layer: str) -> tuple:
+    """How far (rows, columns) the box would move down and right if every layer before ``layer`` had no padding."""
+    from torch import nn
+
+    from .. import shapes
+
+    leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
+    inside = [i for i, (n, _) in enumerate(leaves) if n == layer or n.startswith(layer + ".")]
+    shift, jump = [0, 0], [1, 1]
+    for _, module in leaves[:inside[-1] + 1] if inside else []:
+        if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            _, s, p = shapes.layer_geometry(module)
+            shift = [d + pad * j for d, pad, j in zip(shift, p, jump)]
+            jump = [j * stride for j, stride in zip(jump, s)]
+    return tuple(shift)
 
 
 def _top_images_reference(acts: np.ndarray, k: int):
