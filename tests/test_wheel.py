@@ -56,6 +56,11 @@ def wheel(tmp_path_factory):
                             "-w", str(base / "dist"), str(src)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, f"pip wheel failed:\n{build.stdout[-2000:]}\n{build.stderr[-3000:]}"
     (path,) = (base / "dist").glob("cnnlib-*.whl")
+    # The sample pages as they are now, beside the wheel: a tree that others edit meanwhile
+    # cannot pair a page with a package from another moment.
+    for page in PAGES:
+        (base / "pages" / page).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / "chapters" / page, base / "pages" / page)
     return path
 
 
@@ -165,7 +170,7 @@ def _run_outside(outside, page):
     uninstall = subprocess.run([str(outside["python"]), "-m", "pip", "uninstall", "-y", "-q", "cnnlib"],
                                capture_output=True, text=True, env=outside["env"], cwd=outside["work"])
     assert uninstall.returncode == 0, uninstall.stderr
-    nb = nbformat.read(ROOT / "chapters" / page, as_version=4)
+    nb = nbformat.read(outside["wheel"].parents[1] / "pages" / page, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(_WHERE))
     path = outside["work"] / pathlib.Path(page).name
     nbformat.write(nb, path)
@@ -196,9 +201,9 @@ def test_the_page_prints_what_it_prints_in_the_clone(outside, tmp_path):
     """6.2.4 (no training, no randomness left unseeded): the same text as in the clone, cell by cell."""
     page = "6-2-convolution/4-multidimensional.ipynb"
     out, _ = _run_outside(outside, page)
-    here = ROOT / "chapters" / page
+    here = outside["wheel"].parents[1] / "pages" / page  # the page as the wheel run read it, run in the clone
     env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND",)}
-    reference = _execute(sys.executable, here, here.parent, tmp_path / "clone.ipynb", "python3", env)
+    reference = _execute(sys.executable, here, (ROOT / "chapters" / page).parent, tmp_path / "clone.ipynb", "python3", env)
     assert reference.returncode == 0, reference.stderr[-3000:]
     assert _texts(out, drop_last=True) == _texts(tmp_path / "clone.ipynb")
 
