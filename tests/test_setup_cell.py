@@ -42,7 +42,8 @@ def test_the_table_says_what_the_page_uses(path):
     code = "\n".join("".join(c["source"]) for c in _cells(path)[1:] if c["cell_type"] == "code")
     table = setup_cell.PAGES[setup_cell.page_key(path)]
     assert set(table) == set(setup_cell.uses(code)), (
-        f"{setup_cell.page_key(path)}: PAGES says {table}, its code uses {setup_cell.uses(code)}")
+        f"{setup_cell.page_key(path)}: PAGES says {table}, its code uses {setup_cell.uses(code)}: "
+        f"correct its row in scripts/setup_cell.py and run python scripts/setup_cell.py")
 
 
 def test_every_need_is_an_extra_or_a_nodeps_package():
