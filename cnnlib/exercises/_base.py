@@ -168,4 +168,7 @@ def check_output_shape(answer, expected, *, formula: str = "") -> Feedback:
             hints.append(f"each side is {abs(d)} too {'large' if d > 0 else 'small'}" + (f": recheck {formula}" if formula else ""))
         elif got == want[::-1]:
             hints.append("rows and columns swapped")
+        elif len(want) == 4 and got == (want[0], want[2], want[3], want[1]):
+            hints.append("channels last, (N, H, W, C), as in the chapter's 'width, height, depth' and in "
+                         "TensorFlow; PyTorch puts the channels second: (N, C, H, W)")
     return Feedback(False, f"You predicted {answer}; the answer is {expected}.", hints)

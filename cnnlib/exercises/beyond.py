@@ -69,8 +69,8 @@ def check_iou(student_fn: Callable) -> Feedback:
 
     The answer is a number: the area of the intersection of the two rectangles over the area of
     their union. Diagnoses overlaps that are not clipped at zero, a union that counts the
-    intersection twice, height and width swapped, boxes read as corners, and a division by one
-    box's area.
+    intersection twice, height and width swapped, integer division ``//``, boxes read as
+    corners, and a division by one box's area.
 
     Examples
     --------
@@ -97,6 +97,9 @@ def check_iou(student_fn: Callable) -> Feedback:
         got, problem = call_student(student_fn, a, b)
         if problem is not None:
             return problem
+        if isinstance(got, (int, np.integer)) and not isinstance(got, bool) and iou(a, b) not in (0.0, 1.0):
+            return Feedback(False, f"Pair {k}, boxes {a} and {b}: you got the whole number {got!r}, expected "
+                                   f"{iou(a, b):.6g}: integer division (//) was used, which rounds the ratio down; use /.")
         got, problem = _number(got, "Your IoU")
         if problem is not None:
             return problem
@@ -133,7 +136,8 @@ def check_localization_loss(student_fn: Callable) -> Feedback:
     the mean over the batch of the cross-entropy plus ``gamma * (1 - y_1)`` times the squared
     error summed over the four box numbers (:func:`cnnlib.losses.localization_loss`).
     Diagnoses a box term on "nothing" rows, a missing or misplaced ``gamma``, a sum instead of
-    a mean, a mean over the four box numbers, and a missing minus sign or log.
+    a mean, a mean over the four box numbers (our convention sums them), an L1 box error, and a
+    missing minus sign or log.
 
     Examples
     --------
@@ -175,8 +179,11 @@ def check_localization_loss(student_fn: Callable) -> Feedback:
             "gamma was left out": np.mean(ce + se),
             "gamma multiplied the cross-entropy instead of the box error": np.mean(gamma * ce + se),
             "the losses were summed over the batch; take the mean": np.sum(ce + gamma * se),
-            "the squared error was averaged over the four box numbers; the chapter's C_localization sums "
-            "(y_x, y_y, y_h, y_w) squared errors": np.mean(ce + gamma * se / 4),
+            "the squared error was averaged over the four box numbers; the chapter allows 'mean squared error "
+            "or some variant', and our convention (cnnlib.losses.localization_loss) sums the four squared errors "
+            "of (y_x, y_y, y_h, y_w)": np.mean(ce + gamma * se / 4),
+            "absolute errors were used for the box (an L1 loss); this exercise squares them": np.mean(
+                ce + gamma * np.where(has, np.abs(boxes - np.nan_to_num(target)).sum(1), 0.0)),
             "the cross-entropy lost its minus sign (it must be -log p of the true class)": np.mean(-ce + gamma * se),
             "only the box error was computed (no cross-entropy)": np.mean(gamma * se),
         }
@@ -194,9 +201,10 @@ def check_triplet_loss(student_fn: Callable) -> Feedback:
 
     NumPy inputs of shape (B, D) and a margin alpha > 0; the answer is the mean of
     ``max(||a - s||^2 - ||a - d||^2 + alpha, 0)`` with squared Euclidean distances, as
-    :func:`cnnlib.losses.triplet_loss` computes. Diagnoses a missing ``max(., 0)``, plain
-    instead of squared distances, the margin with the wrong sign, positive and negative
-    swapped, and a sum instead of a mean.
+    :func:`cnnlib.losses.triplet_loss` computes. Diagnoses a missing ``max(., 0)``, the max taken
+    after the mean, plain instead of squared distances, cosine distances, the margin with the
+    wrong sign, positive and negative swapped, a sum instead of a mean, and a mean over the
+    active triplets only.
 
     Examples
     --------
@@ -208,7 +216,7 @@ def check_triplet_loss(student_fn: Callable) -> Feedback:
     >>> def no_clip(a, s, d, margin):
     ...     return (((a - s) ** 2).sum(1) - ((a - d) ** 2).sum(1) + margin).mean()
     >>> print(check_triplet_loss(no_clip).message.split(": it")[1])
-     matches what you get when the max(., 0) was left out: admissible triplets (6.28) must cost 0, not a negative amount.
+     matches what you get when the max(., 0) was left out (or applied after the mean): each triplet's loss is clipped at 0 before averaging, since admissible triplets (6.28) must cost 0, not a negative amount.
     """
     import torch
 
@@ -225,8 +233,11 @@ def check_triplet_loss(student_fn: Callable) -> Feedback:
             return problem
         expected = float(triplet_loss(*(torch.tensor(v) for v in (a, s, d)), margin=margin))
         sq_same, sq_diff = ((a - s) ** 2).sum(1), ((a - d) ** 2).sum(1)
+        clipped = np.maximum(sq_same - sq_diff + margin, 0)
+        cos = lambda u, v: 1 - (u * v).sum(1) / np.linalg.norm(u, axis=1) / np.linalg.norm(v, axis=1)  # noqa: E731
         variants = {
-            "the max(., 0) was left out: admissible triplets (6.28) must cost 0, not a negative amount":
+            "the max(., 0) was left out (or applied after the mean): each triplet's loss is clipped at 0 before "
+            "averaging, since admissible triplets (6.28) must cost 0, not a negative amount":
                 np.mean(sq_same - sq_diff + margin),
             "plain Euclidean distances were used; (6.27) squares them": np.mean(
                 np.maximum(np.sqrt(sq_same) - np.sqrt(sq_diff) + margin, 0)),
@@ -234,7 +245,13 @@ def check_triplet_loss(student_fn: Callable) -> Feedback:
                 np.mean(np.maximum(sq_same - sq_diff - margin, 0)),
             "the positive and the negative swapped roles; d_same uses the image of the same identity":
                 np.mean(np.maximum(sq_diff - sq_same + margin, 0)),
-            "the losses were summed over the batch; take the mean": np.sum(np.maximum(sq_same - sq_diff + margin, 0)),
+            "the losses were summed over the batch; take the mean": np.sum(clipped),
+            "the max(., 0) was taken after the mean; clip each triplet's loss first, then average":
+                max(np.mean(sq_same - sq_diff + margin), 0.0),
+            "the sum was divided by the number of active triplets (those with a positive loss), as the training "
+            "loop of 6.6.2 does; the exercise asks for the mean over all triplets": np.sum(clipped) / max(1, np.sum(clipped > 0)),
+            "cosine distances were used; (6.27) uses squared Euclidean distances":
+                np.mean(np.maximum(cos(a, s) - cos(a, d) + margin, 0)),
         }
         fb = _diagnose(got, expected, variants, case=f"Batch {k} (margin {margin})")
         if fb is not None:
@@ -250,8 +267,8 @@ def check_verification_accuracy(student_fn: Callable) -> Feedback:
 
     NumPy inputs: ``distances`` (N,), ``same`` (N,) of 0/1, a number ``threshold``. The
     answer is the fraction of pairs decided correctly. Diagnoses the inequality the wrong way
-    round, the accuracy on one kind of pair only (true or false positive rates), and a count
-    instead of a fraction.
+    round, the accuracy on one kind of pair only (true or false positive rates), a count
+    instead of a fraction, and a percentage.
 
     Examples
     --------
@@ -279,6 +296,7 @@ def check_verification_accuracy(student_fn: Callable) -> Feedback:
             "only the 'same' pairs were scored (that is the true positive rate)": np.mean(decided[same == 1]),
             "only the 'different' pairs were scored (that is the true negative rate)": np.mean(~decided[same == 0]),
             "the correct decisions were counted, not divided by the number of pairs": float(np.sum(decided == (same == 1))),
+            "the accuracy was given in percent; give a fraction between 0 and 1": 100 * expected,
         }
         fb = _diagnose(got, expected, variants, case=f"Threshold {threshold}")
         if fb is not None:
