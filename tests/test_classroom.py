@@ -584,6 +584,17 @@ STUB_CASES = {  # label: (page, right answers, wrong answers, diagnosis, text th
     "ex-6-3-2-transposed-size": (
         "6-3-conv-layer/2-padding-stride-dilation.ipynb", {"answer": "(32, 32)"}, {"answer": "(31, 31)"},
         r"each side is 1 too small", [".shape", "expected", "torch.empty"]),
+    "ex-6-2-output-size": (
+        "6-2-convolution/4-multidimensional.ipynb", {"valid": "(28, 28)", "full": "(36, 36)", "volume": "(1, 28, 28)"},
+        {"valid": "(36, 36)", "full": "(36, 36)", "volume": "(1, 28, 28)"}, r"full size \(6\.5\)",
+        [".shape", "convolve2d(", "volume_convolve("]),
+    "ex-6-3-layer-shapes": (
+        "6-3-conv-layer/index.ipynb", {"weight_shape": "(16, 3, 5, 5)", "n_params": "1216", "out_shape": "(16, 28, 28)"},
+        {"weight_shape": "(3, 16, 5, 5)", "n_params": "1216", "out_shape": "(16, 28, 28)"}, r"channels swapped",
+        [".shape", "ex_out", "torch.zeros"]),
+    "ex-6-4-4-map-size": (  # fcn: the page's convolutionalized LeNet-5 (untrained weights suffice for shapes)
+        "6-4-cnn/4-one-by-one.ipynb", {"prediction": "(1, 10, 19, 9)"}, {"prediction": "(1, 10, 20, 10)"},
+        r"each side is 1 too large", [".shape", "actual", "torch.zeros"]),
     "ex-6-5-3-stage-shape": (
         "6-5-landmarks/3-efficientnet.ipynb", {"prediction": "(192, 7, 7)"}, {"prediction": "(320, 7, 7)"},
         r"the channels are not", [".shape", "actual", "torch.zeros"]),
@@ -613,6 +624,8 @@ def _run_stub(source, label, fills):
         source = source.replace(f"\n{name} = ...\n", f"\n{name} = {value}\n", 1)
     namespace = dict(np=np, scipy=scipy, torch=torch, nn=nn, conv=conv, models=models, signals=signals,
                      exercises=exercises)
+    if "fcn" in source:  # the page's fully convolutional LeNet-5 (6.4.4)
+        namespace["fcn"] = models.convolutionalize(models.lenet5(), input_shape=(1, 28, 28)).eval()
     _record.begin(label, "attempt")
     try:
         exec(compile(source, f"<stub of {label}>", "exec"), namespace)

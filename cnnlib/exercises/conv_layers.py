@@ -16,7 +16,8 @@ from .._validation import check_choice, nonnegative_int, pair, positive_int
 from ._base import Feedback, _as_count, call_student, check_output_shape, compare_arrays
 from ._registry import checker
 
-__all__ = ["check_output_size", "check_same_padding", "check_conv_params", "check_conv2d", "check_layer_output_shape"]
+__all__ = ["check_output_size", "check_same_padding", "check_conv_params", "check_conv2d", "check_layer_output_shape",
+           "check_conv_weight_shape"]
 
 #: Settings ``(M, K, p, s, d)`` on which :func:`check_output_size` tries a function: p is total padding.
 OUTPUT_SIZE_CASES = ((6, 3, 0, 1, 1), (6, 3, 2, 1, 1), (10, 3, 0, 5, 1), (7, 3, 0, 2, 1), (9, 3, 2, 2, 2),
@@ -384,5 +385,43 @@ def check_layer_output_shape(answer, layer, input_shape, *, dims: str = "all", f
     if dims != "hw" and got[-2:] == expected[-2:] and got[-3] != expected[-3]:
         return Feedback(False, f"{got} is not right: the height and width are, but the channels are not "
                                "(one output channel per kernel of the last convolution).")
-    hints = check_output_shape(got, expected, formula=formula).hints
+    same_lead = got[:-2] == expected[:-2]  # then say how the height and width are off
+    hints = check_output_shape(got[-2:] if same_lead else got, expected[-2:] if same_lead else expected,
+                               formula=formula).hints
     return Feedback(False, f"{got} is not right" + (f": {hints[0]}." if hints else "."), hints[1:])
+
+
+@checker
+def check_conv_weight_shape(answer, in_channels: int, out_channels: int, kernel_size) -> Feedback:
+    """Check the predicted shape of the weight tensor of ``nn.Conv2d(in_channels, out_channels,
+    kernel_size)``; the reference is read from such a layer (built on the meta device) here.
+
+    Diagnoses the channels swapped, the input-channel axis left out, and the channels put last.
+
+    >>> check_conv_weight_shape((16, 3, 5, 5), 3, 16, 5)
+    ✔ Correct: (16, 3, 5, 5).
+    >>> check_conv_weight_shape((3, 16, 5, 5), 3, 16, 5)
+    ✘ (3, 16, 5, 5) has the channels swapped: PyTorch stores one kernel per output channel first, (c_out, c_in, K_h, K_v).
+    """
+    import torch
+    from torch import nn
+
+    with torch.device("meta"):
+        expected = tuple(nn.Conv2d(in_channels, out_channels, kernel_size).weight.shape)
+    try:
+        got = tuple(int(a) for a in np.atleast_1d(answer))
+    except (TypeError, ValueError):
+        return Feedback(False, f"Give the shape as a tuple of whole numbers; got {answer!r}.")
+    if got == expected:
+        return Feedback(True, f"Correct: {expected}.")
+    c_out, c_in, K_h, K_v = expected
+    slips = {
+        (c_in, c_out, K_h, K_v): "has the channels swapped: PyTorch stores one kernel per output channel first, "
+                                 "(c_out, c_in, K_h, K_v)",
+        (c_out, K_h, K_v): "leaves out the input channels: each of the c_out kernels spans all c_in input channels",
+        (K_h, K_v, c_in, c_out): "puts the channels last (TensorFlow's order); PyTorch's is (c_out, c_in, K_h, K_v)",
+    }
+    reason = slips.get(got)
+    if reason:
+        return Feedback(False, f"{got} {reason}.")
+    return Feedback(False, f"{got} is not right.", ["a Conv2d weight has shape (c_out, c_in, K_h, K_v)"])

@@ -8,8 +8,8 @@ from .._validation import check_choice
 from ._base import Feedback, compare_arrays
 from ._registry import checker
 
-__all__ = ["check_toeplitz", "check_toeplitz_shape", "check_toeplitz_diagonals", "check_convolve2d",
-           "check_volume_convolve", "check_separable_sobel"]
+__all__ = ["check_toeplitz", "check_toeplitz_shape", "check_toeplitz_diagonals", "check_convolution_shape",
+           "check_convolve2d", "check_volume_convolve", "check_separable_sobel"]
 
 
 @checker
@@ -112,6 +112,50 @@ def check_toeplitz_diagonals(answer, f_len: int, n: int) -> Feedback:
                rows: "each coefficient f_k fills one whole diagonal, so there are len(f) = " + str(f_len)}
               .get(got[1], f"the non-zero diagonals are the ones that carry f_0, ..., f_{f_len - 1}"))
     return Feedback(False, f"{got[1]} non-zero diagonals is not right: {reason}.")
+
+
+@checker
+def check_convolution_shape(answer, input_shape, kernel_shape, mode: str = "valid") -> Feedback:
+    """Check a predicted shape of the convolution of an input of ``input_shape`` with a kernel of
+    ``kernel_shape`` (Section 6.2.4): 2-D ``"valid"`` (6.6) or ``"full"`` (6.5), or a volume
+    convolution (6.8) of two 3-tensors (``"valid"``). The reference is computed here, by
+    :mod:`cnnlib.conv` on arrays of ones.
+
+    Diagnoses the full size given for the valid one (and back), the + 1 left out, and the
+    channel axis of a volume convolution dropped.
+
+    >>> check_convolution_shape((28, 28), (32, 32), (5, 5))
+    ✔ Correct: (28, 28).
+    >>> check_convolution_shape((36, 36), (32, 32), (5, 5))
+    ✘ (36, 36) is the full size (6.5), M + K - 1; the valid size (6.6) is M - K + 1.
+    """
+    mode = check_choice(mode, "mode", ("valid", "full"))
+    x, W = np.ones(tuple(input_shape)), np.ones(tuple(kernel_shape))
+    volume = x.ndim == 3
+    if volume:
+        expected = conv.volume_convolve(x, W).shape
+        full = tuple(m + k - 1 for m, k in zip(x.shape, W.shape))
+    else:
+        expected = conv.convolve2d(x, W, mode=mode).shape
+        full = conv.convolve2d(x, W, mode="full").shape
+    valid = tuple(m - k + 1 for m, k in zip(x.shape, W.shape))
+    try:
+        got = tuple(int(a) for a in np.atleast_1d(answer))
+    except (TypeError, ValueError):
+        return Feedback(False, f"Give the shape as a tuple of whole numbers; got {answer!r}.")
+    if got == tuple(expected):
+        return Feedback(True, f"Correct: {tuple(expected)}.")
+    if got == full and mode == "valid":
+        return Feedback(False, f"{got} is the full size (6.5), M + K - 1; the valid size (6.6) is M - K + 1.")
+    if got == valid and mode == "full":
+        return Feedback(False, f"{got} is the valid size (6.6), M - K + 1; the full size (6.5) is M + K - 1.")
+    if got == tuple(e - 1 for e in expected):
+        return Feedback(False, f"{got} is one short along each axis: the + 1 of M - K + 1 (or the - 1 of M + K - 1) "
+                               "is off.")
+    if volume and got == tuple(expected[1:]):
+        return Feedback(False, f"{got} drops the channel axis: the volume convolution (6.8) of two "
+                               f"{len(expected)}-tensors is a {len(expected)}-tensor, {tuple(expected)}.")
+    return Feedback(False, f"{got} is not right.", ["valid (6.6): M - K + 1 along each axis; full (6.5): M + K - 1"])
 
 
 @checker
