@@ -469,17 +469,6 @@ CASES.update({  # issue 19: references inside the checkers (6.2.2, 6.2.3, the pr
         (lambda: exercises.check_conv_weight_shape((16, 5, 5), 3, 16, 5), r"leaves out the input channels"),
         (lambda: exercises.check_conv_weight_shape((5, 5, 3, 16), 3, 16, 5), r"TensorFlow's order"),
     ],
-    "check_convolution_shape": [  # 6.2.4: full for valid, valid for full, one short, channel axis dropped
-        (lambda: exercises.check_convolution_shape((36, 36), (32, 32), (5, 5)), r"full size \(6\.5\)"),
-        (lambda: exercises.check_convolution_shape((28, 28), (32, 32), (5, 5), mode="full"), r"valid size \(6\.6\)"),
-        (lambda: exercises.check_convolution_shape((27, 27), (32, 32), (5, 5)), r"one short"),
-        (lambda: exercises.check_convolution_shape((28, 28), (3, 32, 32), (3, 5, 5)), r"drops the channel axis"),
-    ],
-    "check_conv_weight_shape": [  # 6.3: channels swapped, input channels left out, channels last
-        (lambda: exercises.check_conv_weight_shape((3, 16, 5, 5), 3, 16, 5), r"channels swapped"),
-        (lambda: exercises.check_conv_weight_shape((16, 5, 5), 3, 16, 5), r"leaves out the input channels"),
-        (lambda: exercises.check_conv_weight_shape((5, 5, 3, 16), 3, 16, 5), r"TensorFlow's order"),
-    ],
     "check_layer_output_shape": [  # 6.3.1, 6.3.2, 6.5.3, 6.6: the slips of (6.17), the wrong part, channels
         (lambda: exercises.check_layer_output_shape((28, 28), nn.Conv2d(1, 1, 5), (1, 1, 28, 28), dims="hw"),
          r"the \+ 1 is missing|input's height and width"),
