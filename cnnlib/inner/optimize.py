@@ -21,6 +21,7 @@ pre-images", International Journal of Computer Vision 120, 2016.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import NamedTuple
 
@@ -34,7 +35,9 @@ from .._validation import nonnegative_int, pair, positive_int
 from ._common import _check_channel, _device, _dtype, _run_to, layer_name
 from ._relu_rules import relu_rule
 
-__all__ = ["Optimized", "activation_maximization"]
+__all__ = ["Optimized", "activation_maximization", "REDIRECTED_STEPS"]
+
+REDIRECTED_STEPS = 16  #: the first steps take the redirected ReLUs' gradient, as in Lucid; then the true one
 
 
 class Optimized(NamedTuple):
@@ -76,16 +79,18 @@ def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def activation_maximization(model: nn.Module, layer, channel: int, input_shape, *, position=None,
-                            steps: int = 128, lr: float = 0.05, jitter: int = 2, blur: float = 0.5,
+                            steps: int = 128, lr: float = 0.1, jitter: int = 2, blur: float = 0.5,
                             value_range=(0.0, 1.0), seed: int = 0) -> Optimized:
     """The input that (locally) maximises one unit's activation, by regularised gradient ascent.
 
     Starting from mid-range grey with a little noise, each step shifts the image by up to
     ``jitter`` pixels in each direction (a new random shift every step), takes an Adam step
-    up the gradient of the unit's activation with respect to the pixels (through ReLUs that
-    let a switched-off unit be switched on, Lucid's "redirected" ReLU), clips the pixels to
-    ``value_range`` and blurs the image slightly. The best image seen (scored without jitter
-    every 8 steps and after the last) is returned.
+    up the gradient of the unit's activation with respect to the pixels, clips the pixels to
+    ``value_range`` and blurs the image slightly. For the first :data:`REDIRECTED_STEPS` steps
+    the gradient goes through ReLUs that let a switched-off unit be switched on (Lucid's
+    "redirected" ReLU), so that a unit that is off on grey can start to climb; after that, the
+    true gradient. The best image seen (scored without jitter every 4 steps and after the last)
+    is returned.
 
     Parameters
     ----------
@@ -102,12 +107,13 @@ def activation_maximization(model: nn.Module, layer, channel: int, input_shape, 
         The unit on the layer's map; by default the centre ``(h // 2, w // 2)``. Leave it out
         for a layer without a spatial map.
     steps : int, default 128
-    lr : float, default 0.05
+    lr : float, default 0.1
         Adam's step size, in units of the pixel range.
     jitter : int, default 2
         Largest random shift in pixels (0: none).
     blur : float, default 0.5
         Standard deviation in pixels of the Gaussian blur applied after every step (0: none).
+        On small inputs with thin strokes (28 x 28 digits), ``jitter=1, blur=0.3`` keep more.
     value_range : (float, float), default (0, 1)
         The pixel range the image is kept in.
     seed : int, default 0
@@ -156,26 +162,28 @@ def activation_maximization(model: nn.Module, layer, channel: int, input_shape, 
     history = np.zeros(steps)
     best_value, best_image, unit = -math.inf, x.detach().clone(), None
     frozen = [(p, p.requires_grad) for p in model.parameters()]
-    with eval_mode(model), relu_rule(model, "redirected"):
+    with eval_mode(model):
         try:
             for p, _ in frozen:
                 p.requires_grad_(False)
             for step in range(steps):
                 dy, dx = (torch.randint(-jitter, jitter + 1, (2,), generator=generator).tolist() if jitter
                           else (0, 0))
-                out = _run_to(model, name, torch.roll(x, (dy, dx), dims=(2, 3)))
-                if unit is None:
-                    unit = _unit(out, name, channel, position)
-                activation = out[(0,) + unit]
-                optimizer.zero_grad()
-                (-activation).backward()
+                rule = relu_rule(model, "redirected") if step < REDIRECTED_STEPS else contextlib.nullcontext()
+                with rule:
+                    out = _run_to(model, name, torch.roll(x, (dy, dx), dims=(2, 3)))
+                    if unit is None:
+                        unit = _unit(out, name, channel, position)
+                    activation = out[(0,) + unit]
+                    optimizer.zero_grad()
+                    (-activation).backward()
                 optimizer.step()
                 history[step] = float(activation.detach())
                 with torch.no_grad():
                     if blur > 0:
                         x.copy_(_gaussian_blur(x, blur))
                     x.clamp_(lo, hi)
-                    if step % 8 == 7 or step == steps - 1:  # score without jitter now and then
+                    if step % 4 == 3 or step == steps - 1:  # score without jitter now and then
                         value = float(_run_to(model, name, x)[(0,) + unit])
                         if value > best_value:
                             best_value, best_image = value, x.detach().clone()
