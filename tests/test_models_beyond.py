@@ -120,3 +120,13 @@ def test_unet_errors():
         models.UNet()(torch.zeros(1, 1, 18, 16))
     with pytest.raises(ValueError, match="shape \\(B, C, H, W\\)"):
         models.UNet()(torch.zeros(1, 16, 16))
+
+
+def test_localizer_batch_norm_option():
+    net = models.localizer(batch_norm=True)
+    names = [n for n, _ in net.features.named_children()]
+    assert names == ["conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2", "conv3", "bn3", "relu3"]
+    assert net(torch.zeros(3, 1, 32, 32)).shape == (3, 7)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in models.localizer().modules())
+    with pytest.raises(TypeError, match="batch_norm"):
+        models.localizer(batch_norm=1)

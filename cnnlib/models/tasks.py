@@ -134,7 +134,8 @@ class SiameseNetwork(nn.Module):
         return self.compare_embeddings(self.embed(x_a), self.embed(x_o))
 
 
-def localizer(num_classes: int = 3, in_channels: int = 1, *, size: int = 32, width: int = 16) -> nn.Sequential:
+def localizer(num_classes: int = 3, in_channels: int = 1, *, size: int = 32, width: int = 16,
+              batch_norm: bool = False) -> nn.Sequential:
     """A small CNN whose output is the chapter's localization vector: class scores, then a box.
 
     For the object-localization example of Section 6.6: the output of length
@@ -161,6 +162,9 @@ def localizer(num_classes: int = 3, in_channels: int = 1, *, size: int = 32, wid
         Side of the square input images (a multiple of 4).
     width : int, default 16
         Channels of the first convolution.
+    batch_norm : bool, default False
+        Put a batch normalization (Section 6.5) after each convolution, before its ReLU:
+        training on harder images converges in fewer epochs.
 
     Returns
     -------
@@ -177,13 +181,19 @@ def localizer(num_classes: int = 3, in_channels: int = 1, *, size: int = 32, wid
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2 (nothing and at least one object), got {num_classes}")
     in_channels, size, width = (positive_int(v, n) for v, n in ((in_channels, "in_channels"), (size, "size"), (width, "width")))
+    check_bool(batch_norm, "batch_norm")
     if size % 4:
         raise ValueError(f"size must be a multiple of 4 (two 2 x 2 poolings), got {size}")
-    features = nn.Sequential(OrderedDict([
-        ("conv1", nn.Conv2d(in_channels, width, 3, padding=1)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
-        ("conv2", nn.Conv2d(width, 2 * width, 3, padding=1)), ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)),
-        ("conv3", nn.Conv2d(2 * width, 2 * width, 3, padding=1)), ("relu3", nn.ReLU()),
-    ]))
+    layers = []
+    for k, (c_in, c_out, pool) in enumerate(((in_channels, width, True), (width, 2 * width, True),
+                                             (2 * width, 2 * width, False)), start=1):
+        layers.append((f"conv{k}", nn.Conv2d(c_in, c_out, 3, padding=1)))
+        if batch_norm:
+            layers.append((f"bn{k}", nn.BatchNorm2d(c_out)))
+        layers.append((f"relu{k}", nn.ReLU()))
+        if pool:
+            layers.append((f"pool{k}", nn.MaxPool2d(2)))
+    features = nn.Sequential(OrderedDict(layers))
     head = nn.Sequential(OrderedDict([
         ("flatten", nn.Flatten()), ("fc1", nn.Linear(2 * width * (size // 4) ** 2, 128)), ("relu4", nn.ReLU()),
         ("fc2", nn.Linear(128, num_classes + 4)),
