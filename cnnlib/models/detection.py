@@ -1,0 +1,192 @@
+"""A one-stage grid detector in the style of YOLO (Section 6.6): every cell of a grid predicts a box.
+
+The image is cut into a G x G grid. The cell that holds the *centre* of an object is
+responsible for it and predicts, from the feature vector the backbone computed there:
+
+- an objectness score (is there an object centred in this cell?);
+- the box, parametrised relative to the cell and to an *anchor* size A (in pixels):
+  :math:`t_x, t_y` with :math:`\\sigma(t_x), \\sigma(t_y) \\in (0, 1)` the centre's position
+  inside the cell, and :math:`t_w = \\log(w / A)`, :math:`t_h = \\log(h / A)`, so that any
+  positive size is reachable and the errors of large and small boxes count alike;
+- class scores.
+
+:func:`encode_targets` turns lists of boxes into that layout, :func:`decode_detections` turns
+the network's output back into boxes (with :func:`cnnlib.boxes.nms`), and
+:func:`detection_loss` is the loss.
+
+References
+----------
+B. Liquet, S. Moka and Y. Nazarathy, *Mathematical Engineering of Deep Learning*,
+Chapter 6, Section 6.6. J. Redmon et al., "You only look once: unified, real-time object
+detection", CVPR 2016 (the grid); J. Redmon and A. Farhadi, "YOLO9000", CVPR 2017 (the offsets
+and log sizes relative to anchors).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._validation import positive_int
+from ..boxes import box_convert, nms
+
+__all__ = ["GridDetector", "encode_targets", "decode_detections", "detection_loss"]
+
+
+class GridDetector(nn.Module):
+    """A small fully convolutional detector: a backbone that pools down to the grid, a 1 x 1 head.
+
+    Parameters
+    ----------
+    num_classes : int, default 2
+    in_channels : int, default 1
+    width : int, default 16
+        Channels of the first block (doubled after each pooling, at most 4 x width).
+    poolings : int, default 3
+        Number of 2 x 2 poolings: a 64 x 64 image gives an 8 x 8 grid with 3.
+
+    Shape
+    -----
+    (B, in_channels, H, W) -> (B, 5 + num_classes, H / 2^poolings, W / 2^poolings): per cell
+    the objectness logit, :math:`t_x, t_y, t_w, t_h`, then the class scores.
+
+    Examples
+    --------
+    >>> GridDetector()(torch.zeros(2, 1, 64, 64)).shape
+    torch.Size([2, 7, 8, 8])
+    """
+
+    def __init__(self, num_classes: int = 2, in_channels: int = 1, *, width: int = 16, poolings: int = 3):
+        super().__init__()
+        num_classes, in_channels, width, poolings = (positive_int(v, n) for v, n in (
+            (num_classes, "num_classes"), (in_channels, "in_channels"), (width, "width"), (poolings, "poolings")))
+        layers, c_in = [], in_channels
+        for k in range(poolings + 1):
+            c_out = width * min(2 ** k, 4)
+            layers += [(f"conv{k + 1}", nn.Conv2d(c_in, c_out, 3, padding=1)), (f"bn{k + 1}", nn.BatchNorm2d(c_out)),
+                       (f"relu{k + 1}", nn.ReLU())]
+            if k < poolings:
+                layers.append((f"pool{k + 1}", nn.MaxPool2d(2)))
+            c_in = c_out
+        self.features = nn.Sequential(OrderedDict(layers))
+        self.head = nn.Conv2d(c_in, 5 + num_classes, kernel_size=1)
+        self.num_classes = num_classes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def encode_targets(objects, *, size: int, grid: int, anchor: float) -> torch.Tensor:
+    """Targets of shape (B, 6, grid, grid) from each image's objects.
+
+    Parameters
+    ----------
+    objects : list of array_like, shape (K_i, 5)
+        Per image: ``(class, y_x, y_y, y_h, y_w)`` in pixels (the chapter's box encoding, as
+        :attr:`cnnlib.scenes.SceneDataset.objects`), classes counted from 1.
+    size : int
+        Side of the square images in pixels.
+    grid : int
+        Cells per side.
+    anchor : float
+        The anchor size A in pixels.
+
+    Returns
+    -------
+    Tensor, shape (B, 6, grid, grid)
+        Channel 0: 1 where a cell holds an object's centre; 1-2: the centre's position inside
+        the cell, in (0, 1); 3-4: :math:`\\log(w / A)` and :math:`\\log(h / A)`; 5: the class
+        index counted from 0. Where two centres fall in one cell, the larger object is kept.
+
+    Examples
+    --------
+    >>> t = encode_targets([[[1, 8, 16, 16, 8]]], size=64, grid=8, anchor=16.0)  # centre (12, 24)
+    >>> t[0, :, 3, 1].tolist()  # row 24 // 8 = 3, column 12 // 8 = 1
+    [1.0, 0.5, 0.0, -0.6931471824645996, 0.0, 0.0]
+    """
+    size, grid = positive_int(size, "size"), positive_int(grid, "grid")
+    if not anchor > 0:
+        raise ValueError(f"anchor must be a positive number of pixels, got {anchor!r}")
+    cell = size / grid
+    targets = torch.zeros(len(objects), 6, grid, grid)
+    for b, objs in enumerate(objects):
+        objs = np.asarray(objs, dtype=float).reshape(-1, 5)
+        for cls, x, y, h, w in sorted(objs.tolist(), key=lambda o: o[3] * o[4]):  # larger objects last: they win
+            if h <= 0 or w <= 0:
+                raise ValueError(f"objects[{b}] must have positive heights and widths, got h={h}, w={w}")
+            cx, cy = x + w / 2, y + h / 2
+            col, row = min(int(cx // cell), grid - 1), min(int(cy // cell), grid - 1)
+            targets[b, :, row, col] = torch.tensor([1.0, cx / cell - col, cy / cell - row,
+                                                    np.log(w / anchor), np.log(h / anchor), cls - 1])
+    return targets
+
+
+def decode_detections(outputs: torch.Tensor, *, size: int, anchor: float, score_threshold: float = 0.3,
+                      nms_threshold: float = 0.5):
+    """Boxes, scores and classes from a detector's output: one tuple per image.
+
+    The score of a cell is :math:`\\sigma(\\text{objectness}) \\times` its largest class
+    probability; cells above ``score_threshold`` become boxes, and non-maximum suppression
+    (:func:`cnnlib.boxes.nms`, per class) removes boxes that overlap a better one by more than
+    ``nms_threshold``.
+
+    Returns
+    -------
+    list of (boxes, scores, classes)
+        ``boxes`` (K, 4) corners (x1, y1, x2, y2) in pixels, ``scores`` (K,), ``classes`` (K,)
+        counted from 1 (as in the objects), best score first.
+    """
+    if outputs.ndim != 4 or outputs.shape[1] < 6:
+        raise ValueError(f"outputs must have shape (B, 5 + num_classes, G, G), got {tuple(outputs.shape)}")
+    grid = outputs.shape[-1]
+    cell = size / grid
+    out = outputs.detach().float().cpu()
+    rows, cols = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
+    cx = (cols + torch.sigmoid(out[:, 1])) * cell
+    cy = (rows + torch.sigmoid(out[:, 2])) * cell
+    w, h = anchor * torch.exp(out[:, 3].clamp(max=10)), anchor * torch.exp(out[:, 4].clamp(max=10))
+    prob, cls = out[:, 5:].softmax(1).max(1)
+    score = torch.sigmoid(out[:, 0]) * prob
+    results = []
+    for b in range(len(out)):
+        keep = score[b] > score_threshold
+        boxes = box_convert(torch.stack([cx[b][keep], cy[b][keep], w[b][keep], h[b][keep]], 1).numpy().reshape(-1, 4),
+                            "cxcywh", "xyxy")
+        s, c = score[b][keep].numpy(), cls[b][keep].numpy() + 1
+        chosen = np.concatenate([np.flatnonzero(c == k)[nms(boxes[c == k], s[c == k], nms_threshold)]
+                                 for k in np.unique(c)]).astype(int) if len(s) else np.zeros(0, dtype=int)
+        chosen = chosen[np.argsort(-s[chosen], kind="stable")]
+        results.append((boxes[chosen], s[chosen], c[chosen]))
+    return results
+
+
+def detection_loss(outputs: torch.Tensor, targets: torch.Tensor, *, box_weight: float = 5.0) -> torch.Tensor:
+    """The detector's loss: objectness everywhere, box and class where an object is centred.
+
+    Binary cross-entropy of the objectness logit on every cell, plus, on the cells that hold an
+    object, ``box_weight`` times the squared error of :math:`(\\sigma(t_x), \\sigma(t_y), t_w, t_h)`
+    (summed over the four) and the cross-entropy of the classes; the box and class terms are
+    averaged over the objects, the objectness over the cells.
+
+    Examples
+    --------
+    >>> targets = encode_targets([[[2, 8, 16, 16, 8]]], size=64, grid=8, anchor=16.0)
+    >>> float(detection_loss(torch.zeros(1, 7, 8, 8), targets)) > 0
+    True
+    """
+    if outputs.shape[0] != targets.shape[0] or outputs.shape[2:] != targets.shape[2:] or targets.shape[1] != 6:
+        raise ValueError(f"outputs (B, 5 + K, G, G) and targets (B, 6, G, G) must match, got "
+                         f"{tuple(outputs.shape)} and {tuple(targets.shape)}")
+    obj = targets[:, 0]
+    objectness = nn.functional.binary_cross_entropy_with_logits(outputs[:, 0], obj)
+    where = obj > 0.5
+    if not where.any():
+        return objectness
+    pred = outputs.permute(0, 2, 3, 1)[where]  # (n, 5 + K)
+    true = targets.permute(0, 2, 3, 1)[where]  # (n, 6)
+    box = torch.cat([torch.sigmoid(pred[:, 1:3]), pred[:, 3:5]], 1)
+    box_error = ((box - true[:, 1:5]) ** 2).sum(1).mean()
+    classes = nn.functional.cross_entropy(pred[:, 5:], true[:, 5].long())
+    return objectness + box_weight * box_error + classes
