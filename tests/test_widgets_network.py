@@ -297,3 +297,79 @@ def test_esm_is_shipped_and_synced():
                       "cnnlib-network-map", "cnnlib-network-detail", "cnnlib-network-clear", "cnnlib-network-bar"):
         assert css_class in w._esm
     assert {"_esm", "layers", "weights", "examples", "example", "selected"} <= set(w.traits(sync=True))
+
+
+# --------------------------------------------------------------------------- MNIST's normalisation of a drawing
+NORMALIZE_JS = """
+import { normalizeDigit, decodeBase64 } from MODULE;
+const images = JSON.parse(IMAGES).map((b64) => Float32Array.from(new Float32Array(decodeBase64(b64).buffer)));
+console.log(JSON.stringify(images.map((x) => Array.from(normalizeDigit(x)))));
+"""
+
+
+def js_normalize(tmp_path, images):
+    payload = [base64.b64encode(np.asarray(im, "<f4").tobytes()).decode() for im in images]
+    out = run_esm(tmp_path, "network_explorer.js", NORMALIZE_JS.replace("IMAGES", json.dumps(json.dumps(payload))))
+    return np.array(out, dtype=np.float32).reshape(len(images), 28, 28)
+
+
+def redrawn(digit, longer, top, left):
+    """The digit's ink scaled so that its longer side is `longer` pixels and put at (top, left): a reader's drawing."""
+    from skimage.transform import resize
+
+    rows, cols = np.nonzero(digit > 0)
+    ink = digit[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    scale = longer / max(ink.shape)
+    ink = resize(ink, (max(1, round(ink.shape[0] * scale)), max(1, round(ink.shape[1] * scale))), anti_aliasing=True)
+    out = np.zeros((28, 28))
+    h, w = ink.shape
+    out[top:top + h, left:left + w] = ink[:28 - top, :28 - left]
+    return np.clip(out, 0, 1)
+
+
+def test_normalize_digit_boxes_and_centres_the_ink():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        x = np.zeros((28, 28))
+        t, l = rng.integers(0, 20, size=2)
+        h, w = rng.integers(2, 28 - t), rng.integers(2, 28 - l)
+        x[t:t + h, l:l + w] = rng.random((h, w))
+        y = widgets.normalize_digit(x)
+        rows, cols = np.nonzero(y > 0)
+        H, W = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+        assert max(H, W) == 20                                     # the longer side fills the 20-pixel box
+        assert abs(H / W - h / w) <= 1.5 / min(H, W) + 1e-9         # the aspect ratio is kept (to a pixel)
+        cy, cx = ndimage.center_of_mass(y)                          # pixel centres at 0..27: the frame's centre is 13.5
+        assert abs(cy + 0.5 - 14) <= 0.5 + 1e-9 and abs(cx + 0.5 - 14) <= 0.5 + 1e-9
+        assert y.sum() == pytest.approx(x.sum() * (20 / max(h, w)) ** 2, rel=0.15)   # area averaging keeps the ink
+    assert not widgets.normalize_digit(np.zeros((1, 28, 28))).any()
+
+
+def test_javascript_normalisation_is_the_python_one(tmp_path):
+    rng = np.random.default_rng(1)
+    images = []
+    for _ in range(12):
+        x = np.zeros((28, 28), dtype=np.float32)
+        t, l = rng.integers(0, 24, size=2)
+        h, w = rng.integers(1, 28 - t), rng.integers(1, 28 - l)
+        x[t:t + h, l:l + w] = rng.random((h, w)) > 0.5
+        images.append(x)
+    np.testing.assert_allclose(js_normalize(tmp_path, images), [widgets.normalize_digit(x) for x in images],
+                               atol=1e-5)
+
+
+def test_a_digit_drawn_off_centre_or_too_large_is_still_read(tmp_path, mnist_model):
+    model, images, labels = mnist_model
+    with torch.no_grad():
+        right = (model(images).argmax(1) == labels).numpy()
+    digits, truth = images[right][:60, 0].numpy(), labels[right][:60].numpy()
+    drawings = [redrawn(d, 28, 0, 0) for d in digits] + [redrawn(d, 12, 8, 0) for d in digits]  # too large; small at the left edge
+    truth = np.concatenate([truth, truth])
+    normalised = js_normalize(tmp_path, drawings)                    # what the explorer feeds the network
+    with torch.no_grad():
+        raw = model(torch.tensor(np.array(drawings), dtype=torch.float32)[:, None]).argmax(1).numpy()
+        fixed = model(torch.tensor(normalised)[:, None]).argmax(1).numpy()
+    assert (fixed == truth).mean() >= 0.85                           # read as drawn on MNIST's terms
+    assert (raw == truth).mean() <= (fixed == truth).mean() - 0.3     # the control: without it, far fewer

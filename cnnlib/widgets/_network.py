@@ -30,7 +30,7 @@ from .._validation import nonnegative_int, pair
 from ._esm import esm_source
 
 __all__ = ["NetworkExplorer", "network_explorer", "network_figure", "pick_examples", "network_spec",
-           "SUPPORTED_LAYERS", "MAX_EXAMPLES"]
+           "normalize_digit", "SUPPORTED_LAYERS", "MAX_EXAMPLES"]
 
 #: The layer classes the explorer runs in JavaScript (anything else raises ``ValueError``).
 SUPPORTED_LAYERS = ("Conv2d", "ReLU", "Tanh", "MaxPool2d", "AvgPool2d", "Flatten", "Linear")
@@ -38,6 +38,60 @@ SUPPORTED_LAYERS = ("Conv2d", "ReLU", "Tanh", "MaxPool2d", "AvgPool2d", "Flatten
 MAX_EXAMPLES = 64
 #: The input the explorer draws on: one channel of 28 x 28 pixels in [0, 1] (MNIST's size).
 INPUT_SHAPE = (1, 28, 28)
+
+
+def _area_weights(n: int, m: int) -> np.ndarray:
+    """(m, n): the share of each of n source pixels in each of m target pixels covering the same length."""
+    scale = m / n
+    lo, hi = np.arange(m)[:, None] / scale, (np.arange(m)[:, None] + 1) / scale
+    y = np.arange(n)[None, :]
+    return np.clip(np.minimum(hi, y + 1) - np.maximum(lo, y), 0, None) * scale
+
+
+def normalize_digit(image, *, box: int = 20) -> np.ndarray:
+    """A drawn digit normalised the way MNIST's digits were: 20 x 20 box, centre of mass at the centre.
+
+    The ink's bounding box is scaled, keeping its aspect ratio, so that its longer side is
+    ``box`` pixels (each new pixel the area average of what it covers), then placed in the
+    frame with its centre of mass at the centre, moved as little as needed to stay inside.
+    The explorer's JavaScript (``normalizeDigit``) does the same to the reader's drawing
+    before the network sees it.
+
+    Parameters
+    ----------
+    image : ndarray, shape (28, 28) or (1, 28, 28)
+        Ink in [0, 1] (0 is background).
+    box : int, default 20
+
+    Returns
+    -------
+    ndarray, shape like ``image``, float32
+
+    Examples
+    --------
+    >>> x = np.zeros((28, 28)); x[0:4, 0:2] = 1.0          # a small mark in the corner
+    >>> y = normalize_digit(x)
+    >>> [int(v) for v in np.argwhere(y > 0).min(0)], [int(v) for v in np.argwhere(y > 0).max(0)]
+    ([4, 9], [23, 18])
+    """
+    x = np.asarray(image, dtype=float)
+    frame = x.reshape(x.shape[-2:])
+    size = frame.shape[0]
+    out = np.zeros_like(frame)
+    rows, cols = np.nonzero(frame > 0)
+    if len(rows):
+        crop = frame[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+        h, w = crop.shape
+        scale = box / max(h, w)
+        H, W = max(1, int(np.floor(h * scale + 0.5))), max(1, int(np.floor(w * scale + 0.5)))  # as JS Math.round
+        small = _area_weights(h, H) @ crop @ _area_weights(w, W).T
+        mass = small.sum()
+        cy = (small.sum(1) @ (np.arange(H) + 0.5)) / mass
+        cx = (small.sum(0) @ (np.arange(W) + 0.5)) / mass
+        oy = int(min(max(np.floor(size / 2 - cy + 0.5), 0), size - H))
+        ox = int(min(max(np.floor(size / 2 - cx + 0.5), 0), size - W))
+        out[oy:oy + H, ox:ox + W] = np.minimum(small, 1)
+    return out.reshape(x.shape).astype(np.float32)
 
 
 def _encode(arrays) -> str:

@@ -185,6 +185,54 @@ export function unitTerms(net, outs, x, index, c, i, k) {
   return null;
 }
 
+// MNIST's normalisation of a drawing (LeCun et al.): the ink's bounding box scaled, keeping its
+// aspect ratio, so that its longer side is 20 pixels (each new pixel the area average of what it
+// covers), then placed in the 28 x 28 frame with its centre of mass at the centre (14, 14).
+function areaWeights(n, m, start, scale) {
+  // A[i][y]: the share of source pixel y (of start..start+n-1) in target pixel i (of 0..m-1).
+  const A = [];
+  for (let i = 0; i < m; i++) {
+    const lo = start + i / scale, hi = start + (i + 1) / scale;
+    const row = new Float64Array(n);
+    for (let y = 0; y < n; y++) row[y] = Math.max(0, Math.min(hi, start + y + 1) - Math.max(lo, start + y)) * scale;
+    A.push(row);
+  }
+  return A;
+}
+
+export function normalizeDigit(pixels, size = 28, box = 20) {
+  let top = size, bottom = -1, left = size, right = -1;
+  for (let r = 0; r < size; r++) {
+    for (let q = 0; q < size; q++) {
+      if (pixels[r * size + q] > 0) {
+        top = Math.min(top, r); bottom = Math.max(bottom, r); left = Math.min(left, q); right = Math.max(right, q);
+      }
+    }
+  }
+  const out = new Float32Array(size * size);
+  if (bottom < 0) return out;
+  const h = bottom - top + 1, w = right - left + 1;
+  const scale = box / Math.max(h, w);
+  const H = Math.max(1, Math.round(h * scale)), W = Math.max(1, Math.round(w * scale));
+  const Ar = areaWeights(h, H, 0, H / h), Ac = areaWeights(w, W, 0, W / w);
+  const small = new Float64Array(H * W);
+  let mass = 0, my = 0, mx = 0;
+  for (let i = 0; i < H; i++) {
+    for (let j = 0; j < W; j++) {
+      let v = 0;
+      for (let y = 0; y < h; y++) {
+        if (Ar[i][y] === 0) continue;
+        for (let x = 0; x < w; x++) v += Ar[i][y] * Ac[j][x] * pixels[(top + y) * size + left + x];
+      }
+      small[i * W + j] = v; mass += v; my += v * (i + 0.5); mx += v * (j + 0.5);
+    }
+  }
+  const clamp = (v, hiV) => Math.min(Math.max(v, 0), hiV);
+  const oy = clamp(Math.round(size / 2 - my / mass), size - H), ox = clamp(Math.round(size / 2 - mx / mass), size - W);
+  for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) out[(oy + i) * size + ox + j] = Math.min(1, small[i * W + j]);
+  return out;
+}
+
 // The layers as they are drawn: each conv, pool or linear layer with the activations right after
 // a conv or linear layer folded in. [{first, last, title}] (indices into the layer list).
 export function stages(net) {
@@ -277,8 +325,9 @@ function render({ model, el: root }) {
   const groups = stages(net);
   const examples = (model.get("examples") || []).map((e) => ({
     label: e.label, pixels: Float64Array.from(decodeBase64(e.pixels), (v) => v / 255) }));
-  const image = new Float64Array(28 * 28);
-  let outs = forward(net, image);
+  const image = new Float64Array(28 * 28);   // what is on the pad
+  let seen = image;                          // what the network gets: a drawing normalised as MNIST's digits
+  let outs = forward(net, seen);
   let selected = null; // {index, c, i, k, stage}
   let detailChannel = null;
 
@@ -304,6 +353,13 @@ function render({ model, el: root }) {
   const pad = pixelCanvas(28, 28, 168, inputWrap);
   pad.className = "cnnlib-network-input";
   Object.assign(pad.style, { touchAction: "none", cursor: "crosshair", border: "none" });
+  const seenBlock = div(body, {});
+  div(seenBlock, { fontSize: "12px", marginBottom: "2px" }, "what the network sees");
+  const seenWrap = div(seenBlock, { position: "relative", width: "84px", height: "84px", border: "1px solid #666" });
+  const seenCanvas = pixelCanvas(28, 28, 84, seenWrap);
+  seenCanvas.className = "cnnlib-network-seen";
+  div(seenBlock, { fontSize: "11px", maxWidth: "84px", color: "#555" },
+      "a drawing is scaled to a 20 × 20 box and centred by its mass, as MNIST's digits were");
   const field = div(inputWrap, { position: "absolute", border: "2px solid #ff7f0e", display: "none",
                                  pointerEvents: "none", boxSizing: "border-box" }, null, "cnnlib-network-field");
 
@@ -371,8 +427,10 @@ function render({ model, el: root }) {
 
   // ---- updating ---------------------------------------------------------------------------
   function update() {
-    outs = forward(net, image);
+    seen = picker.value === "-1" ? normalizeDigit(image) : image;
+    outs = forward(net, seen);
     paint(pad, image, 0, 28, 28, 1, false);
+    paint(seenCanvas, seen, 0, 28, 28, 1, false);
     for (const m of maps) {
       const values = outs[groups[m.stage].last];
       const vmax = maxAbs(values), signed = values.some((v) => v < 0);
@@ -495,6 +553,7 @@ function render({ model, el: root }) {
     const g = groups[stage];
     const layer = net[index];
     const f = receptiveField(net, index, i, k);
+    (seen === image ? inputWrap : seenWrap).appendChild(field);   // outline the pixels the network got
     Object.assign(field.style, { display: "block", top: `${(f.top / 28) * 100}%`, left: `${(f.left / 28) * 100}%`,
                                  height: `${((f.bottom - f.top + 1) / 28) * 100}%`,
                                  width: `${((f.right - f.left + 1) / 28) * 100}%` });
@@ -506,7 +565,7 @@ function render({ model, el: root }) {
                                     width: `${100 / m.Wd}%`, height: `${100 / m.H}%` });
       m.canvases[c].parentNode.appendChild(m.cell);
     }
-    const terms = unitTerms(net, outs, image, index, c, i, k);
+    const terms = unitTerms(net, outs, seen, index, c, i, k);
     const after = outs[g.last][layer.shape.length === 3 ? (c * layer.shape[1] + i) * layer.shape[2] + k : c];
     const act = g.last !== g.first ? net[g.last].kind : null;
     const actText = act ? `; after ${act === "relu" ? "ReLU" : "tanh"}: a = ${fmt(after, 3)}` : "";
