@@ -600,6 +600,8 @@ def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 
                              squeeze=False)
     for ax in axes.flat[n:]:
         fig.delaxes(ax)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - (0.8 if title else 0.35) / fig.get_figheight(),
+                        wspace=0.05, hspace=0.45 / (g * size))
 
     def patch_tile(u):
         tile = _rgb_tile(np.asarray(u.patch), centred=False)
