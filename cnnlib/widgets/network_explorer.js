@@ -526,6 +526,8 @@ function render({ model, el: root }) {
     detailChannel = null;
     model.set("selected", [unit.index, unit.c, unit.i, unit.k]); model.save_changes();
     update();
+    // Keep what the click explains in view: the explanation below, and, when it fits, the input with its field.
+    if (typeof detail.scrollIntoView === "function") detail.scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
 
   function numberTable(parent, values, rows, cols, title) {
