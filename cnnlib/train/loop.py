@@ -254,7 +254,7 @@ def fit(model: nn.Module, train_data, val_data=None, *, epochs: int = 5, batch_s
 
     Examples
     --------
-    >>> X = torch.randn(64, 2); y = (X[:, 0] > 0).long()
+    >>> _ = torch.manual_seed(0); X = torch.randn(64, 2); y = (X[:, 0] > 0).long()
     >>> model = nn.Linear(2, 2)
     >>> h = fit(model, (X, y), (X, y), epochs=3, batch_size=16, lr=0.1, device="cpu", progress=False)
     >>> h.epochs, h.train_loss[-1] < h.train_loss[0], h.val_accuracy[-1] > 0.9
