@@ -225,9 +225,9 @@ def test_fit_on_cuda_with_mixed_precision():
 def test_quick_run_follows_the_device(monkeypatch, capsys):
     monkeypatch.delenv("CNNBOOK_QUICK", raising=False)
     assert train.quick_run("cpu") is True
-    assert "QUICK = True: the quick run (training on cpu; set CNNBOOK_QUICK=0 for the full run)." in capsys.readouterr().out
+    assert "QUICK = True: the quick run (on cpu; CNNBOOK_QUICK=0 gives the full run)." in capsys.readouterr().out
     assert train.quick_run("cuda") is False  # a torch.device of type cuda, even on a machine without one
-    assert "QUICK = False: the full run (training on cuda; set CNNBOOK_QUICK=1 for the quick run)." in capsys.readouterr().out
+    assert "QUICK = False: the full run (on cuda; CNNBOOK_QUICK=1 gives the quick run)." in capsys.readouterr().out
     monkeypatch.setattr(train.device, "get_device", lambda: torch.device("cuda"))
     assert train.quick_run(verbose=False) is False
 

@@ -82,8 +82,7 @@ def quick_run(device=None, *, verbose: bool = True) -> bool:
         device = resolve_device(device)
         quick = device.type != "cuda"
         other = 0 if quick else 1
-        why = (f"training on {device.type}; set {QUICK_ENV}={other} for the "
-               f"{'full' if quick else 'quick'} run")
+        why = f"on {device.type}; {QUICK_ENV}={other} gives the {'full' if quick else 'quick'} run"
     if verbose:
         print(f"QUICK = {quick}: the {'quick' if quick else 'full'} run ({why}).")
     return quick

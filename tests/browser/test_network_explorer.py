@@ -126,7 +126,11 @@ def test_click_shows_receptive_field(explorer_page, rel, width):
     assert (field.get_attribute("data-rows"), field.get_attribute("data-cols")) == field_bounds(i, k)
     assert "Eq. (6.14)" in detail and root.locator(f".{ROOT}-kernel").count() == 6
     # the outline sits on the input, as large as the field
-    pad, outline = root.locator(f".{ROOT}-input").bounding_box(), field.bounding_box()
+    # (both boxes read in one call: the click scrolls the explanation into view, smoothly, and two
+    # separate reads would straddle that scroll)
+    pad, outline = root.evaluate("""(el, R) => [`.${R}-input`, `.${R}-field`].map(sel => {
+        const r = el.querySelector(sel).getBoundingClientRect();
+        return {x: r.x, y: r.y, width: r.width, height: r.height}; })""", ROOT)
     (top, bottom), (left, right) = [[int(v) for v in field.get_attribute(f"data-{a}").split("-")] for a in ("rows", "cols")]
     assert abs(outline["y"] - (pad["y"] + top / 28 * pad["height"])) < 2
     assert abs(outline["height"] - (bottom - top + 1) / 28 * pad["height"]) < 2
