@@ -26,43 +26,15 @@ textures and photographs of ``skimage.data``).
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import torch
 from scipy import ndimage
 
+from ._textures import TEXTURES, texture_crop as _crop, texture_pool as _texture_pool
 from ._validation import as_array, nonnegative_int, positive_int
 from .data import SHAPE_CLASSES, ShapesDataset
 
 __all__ = ["TEXTURES", "SceneDataset", "shape_scenes", "threshold_rule", "tune_threshold_rule"]
-
-#: The scikit-image images (shipped with the package, no download) the scenes are cut from.
-TEXTURES = ("brick", "grass", "gravel", "camera", "moon", "coffee", "astronaut", "chelsea", "rocket", "coins")
-
-
-@functools.lru_cache(maxsize=1)
-def _texture_pool() -> tuple[np.ndarray, ...]:
-    """The textures in grey, halved in size (2 x 2 means), each scaled to mean 0 and standard deviation 1."""
-    import skimage.data
-    from skimage.color import rgb2gray
-
-    pool = []
-    for name in TEXTURES:
-        image = np.asarray(getattr(skimage.data, name)(), dtype=float)
-        image = rgb2gray(image) if image.ndim == 3 else image / 255.0
-        h, w = (s // 2 * 2 for s in image.shape)
-        image = image[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
-        pool.append((image - image.mean()) / image.std())
-    return tuple(pool)
-
-
-def _crop(rng, pool, size: int) -> np.ndarray:
-    texture = pool[rng.integers(len(pool))]
-    top, left = rng.integers(0, texture.shape[0] - size + 1), rng.integers(0, texture.shape[1] - size + 1)
-    patch = texture[top:top + size, left:left + size]
-    return np.rot90(patch, rng.integers(4))
-
 
 def _shape_mask(label: int, top: float, left: float, h: float, w: float, rows, cols) -> np.ndarray:
     if label == 1:
