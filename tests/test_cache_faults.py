@@ -129,7 +129,8 @@ def test_a_write_that_fails_midway_leaves_no_entry_and_no_stray_file(tmp_path, m
     with pytest.warns(UserWarning, match="could not save"):
         h = train.cached_fit(model, _data(), name="net", root=tmp_path, **KWARGS)
     assert h.epochs == 2 and not _same_weights(model, _model())  # trained, History returned
-    assert list((tmp_path / "weights").iterdir()) == []
+    # nothing but the entry's lock file (kept, as lock files are, so that waiters never race on it)
+    assert [f.name for f in (tmp_path / "weights").iterdir() if f.suffix != ".lock"] == []
     monkeypatch.undo()
     again = _model()
     assert _same_history(train.cached_fit(again, _data(), name="net", root=tmp_path, **KWARGS), h)
@@ -238,5 +239,43 @@ def test_two_processes_at_once_never_crash_nor_load_wrong_weights(tmp_path):
     wrong = sum(w for w, _ in outcomes)
     errors = [e for _, es in outcomes for e in es]
     assert errors == [] and wrong == 0, (wrong, errors[:3])
-    leftovers = [f for f in os.listdir(tmp_path / "weights") if not f.startswith("race-") or ".part" in f]
+    leftovers = [f for f in os.listdir(tmp_path / "weights")
+                 if not (f.startswith("race-") or f.endswith(".lock")) or ".part" in f]
     assert leftovers == []
+
+
+def _asker(root, barrier, results):
+    """Ask for one entry at the same moment as another process; the fake training is slow and
+    leaves a mark in ``trainings.txt``."""
+    torch.set_num_threads(1)
+
+    def slow_fit(model, *args, **kwargs):
+        with open(os.path.join(root, "trainings.txt"), "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        time.sleep(1.0)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.fill_(0.25)
+        return train.History(train_loss=[0.25], train_accuracy=[1.0], seconds=[1.0], n_train=1)
+
+    cache.fit = slow_fit
+    barrier.wait()
+    model = _model()
+    h = cache.cached_fit(model, _data(16), name="once", root=root, epochs=1, device="cpu",
+                         progress=False, verbose=False)
+    results.put((h.train_loss, float(next(model.parameters()).flatten()[0])))
+
+
+def test_two_processes_asking_at_once_train_once(tmp_path):
+    """The second process waits for the first one's weights instead of training them again
+    (scripts/execute_notebooks.py runs pages that share a network at the same time)."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_asker, args=(str(tmp_path), barrier, results)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=240) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert outcomes == [([0.25], 0.25)] * 2
+    assert len((tmp_path / "trainings.txt").read_text().split()) == 1

@@ -116,6 +116,12 @@ def cached_fit(model: nn.Module, train_data, val_data=None, *, name: str, root=N
     folder = os.path.join(folder, "weights")
     weights = os.path.join(folder, f"{name}-{key}.pt")
     record = os.path.join(folder, f"{name}-{key}.json")
+    with _entry_lock(folder, f"{name}-{key}"):
+        return _load_or_train(model, train_data, val_data, weights, record, device, verbose, fit_kwargs)
+
+
+def _load_or_train(model, train_data, val_data, weights, record, device, verbose, fit_kwargs) -> History:
+    folder = os.path.dirname(weights)
     history = load_entry(model, weights, record, device)
     if history is not None:
         if verbose:
@@ -126,11 +132,34 @@ def cached_fit(model: nn.Module, train_data, val_data=None, *, name: str, root=N
         save_entry(model, history, weights, record)
     except OSError as exc:
         warnings.warn(f"cached_fit could not save the trained weights to {folder} ({exc}); the model is "
-                      "trained and its History returned, but the next run will train again", stacklevel=2)
+                      "trained and its History returned, but the next run will train again", stacklevel=3)
         return history
     if verbose:
         print(f"Saved the trained weights to {weights}; running this cell again loads them.")
     return history
+
+
+@contextlib.contextmanager
+def _entry_lock(folder: str, stem: str):
+    """Hold an exclusive lock on one entry while it is looked up and, on a miss, trained and saved.
+
+    Two processes asking for the same network at once (two pages executed in parallel by
+    ``scripts/execute_notebooks.py``, two students on one JupyterHub) then train it once: the
+    second waits and loads the first one's weights. Where no lock can be taken (a read-only
+    folder, a system without ``fcntl``) the entry is used unlocked, which is safe, only slower.
+    """
+    try:
+        import fcntl
+        os.makedirs(folder, exist_ok=True)
+        fd = os.open(os.path.join(folder, f".{stem}.lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def load_entry(model: nn.Module, weights: str, record: str, device) -> History | None:
@@ -168,7 +197,7 @@ def load_entry(model: nn.Module, weights: str, record: str, device) -> History |
 
 
 def _miss(why: str) -> None:
-    warnings.warn(f"cached_fit: {why}; training again.", stacklevel=4)
+    warnings.warn(f"cached_fit: {why}; training again.", stacklevel=5)
     return None
 
 
