@@ -30,6 +30,10 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if pathlib.Path(str(item.fspath)).parent == pathlib.Path(__file__).parent:
             item.add_marker(pytest.mark.browser)
+            # `make browser` runs these on two workers (-n 2 --dist loadgroup): every test of one
+            # page goes to the same worker, which loads the page once (visit_page caches it).
+            page = getattr(item, "callspec", None) and item.callspec.params.get("page_rel")
+            item.add_marker(pytest.mark.xdist_group(f"page:{page}" if page else f"file:{item.fspath.basename}"))
 
 
 def pytest_generate_tests(metafunc):
@@ -124,7 +128,28 @@ def fresh_page(context, site):
 _START = time.time()
 
 
+def pytest_sessionstart(session):
+    if not os.environ.get("PYTEST_XDIST_WORKER") and SCREENSHOTS.is_dir():
+        for stale in SCREENSHOTS.glob("summary-gw*.json"):  # left by an interrupted run
+            stale.unlink()
+
+
+def pytest_sessionfinish(session):
+    """On an xdist worker, leave this worker's counts for the controller to add up."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and TOTALS["pages"] and SCREENSHOTS.is_dir():
+        (SCREENSHOTS / f"summary-{worker}.json").write_text(json.dumps(TOTALS))
+
+
 def pytest_terminal_summary(terminalreporter):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    parts = sorted(SCREENSHOTS.glob("summary-gw*.json")) if SCREENSHOTS.is_dir() else []
+    for part in parts:  # the workers' counts (a run with -n)
+        for key, value in json.loads(part.read_text()).items():
+            if key != "seconds":
+                TOTALS[key] += value
+        part.unlink()
     if TOTALS["pages"]:
         TOTALS["seconds"] = round(time.time() - _START, 1)
         terminalreporter.write_line(
