@@ -41,6 +41,55 @@ def _layer_arrays(x, W, b, layout):
     return x, W, b
 
 
+# Largest patch matrix conv2d builds at once, in bytes: near the size of a processor's cache, so
+# that a large batch or image is worked through in tiles (whole images or bands of output rows).
+_TILE_BYTES = 1 << 22
+
+
+def _reach(n_out, offset, step, size):
+    """Output indices ``t`` in ``[lo, hi)`` whose input index ``t * step + offset`` lies in ``[0, size)``.
+
+    The others fall on the zero padding. ``offset`` is the tap's distance from the window's
+    first position minus the padding before the input; ``hi = lo`` when none does.
+    """
+    lo = max(0, -(offset // step))  # the first t with t * step + offset >= 0
+    hi = min(n_out, (size - 1 - offset) // step + 1) if offset < size else 0
+    return lo, max(lo, hi)
+
+
+def _patches(x, rows, row_reach, col_reach, geometry, stride, dilation, before, store):
+    """The im2col matrix of output rows ``rows = (h0, h1)`` of the images ``x`` (unpadded), in ``store``.
+
+    Shape ``(N, C_in K_h K_v, (h1 - h0) W_out)``: one row per (channel, tap), one column per
+    output pixel, holding the input value that the tap meets at that pixel, or 0 where it meets
+    the padding. The zeros are written, never the padded input.
+    """
+    (h0, h1), (K_h, K_v, W_out), (s_h, s_v), (d_h, d_v), (top, left) = rows, geometry, stride, dilation, before
+    N, C_in = x.shape[:2]
+    tile = store.reshape(N, C_in, K_h, K_v, h1 - h0, W_out)
+    for a, (i0, i1) in enumerate(row_reach):
+        i0, i1 = max(i0, h0), min(i1, h1)
+        if i1 <= i0:
+            tile[:, :, a] = 0
+            continue
+        if i0 > h0:
+            tile[:, :, a, :, : i0 - h0] = 0
+        if i1 < h1:
+            tile[:, :, a, :, i1 - h0 :] = 0
+        r0 = i0 * s_h + a * d_h - top
+        in_rows = x[:, :, r0 : r0 + s_h * (i1 - i0 - 1) + 1 : s_h]
+        for j, (k0, k1) in enumerate(col_reach):
+            out = tile[:, :, a, j, i0 - h0 : i1 - h0]
+            if k0 > 0:
+                out[..., :k0] = 0
+            if k1 < W_out:
+                out[..., k1:] = 0
+            if k1 > k0:
+                c0 = k0 * s_v + j * d_v - left
+                out[..., k0:k1] = in_rows[..., c0 : c0 + s_v * (k1 - k0 - 1) + 1 : s_v]
+    return tile.reshape(N, C_in * K_h * K_v, (h1 - h0) * W_out)
+
+
 def conv2d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
     r"""A convolutional layer's pre-activation in NumPy: Eqs. (6.20) and (6.21).
 
@@ -88,16 +137,16 @@ def conv2d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
 
     (Eqs. (6.20) and (6.21) of the chapter, here with stride and dilation as in Eq. (6.17)).
 
-    How it is computed: one pass per kernel row ``a``. Kernel row ``a`` meets input rows
-    ``i s_h + a d_h``; cut those rows into the windows that the ``K_v`` taps of the row see
-    and the sums over ``c`` and ``j`` become one matrix product, of the ``C_out x (C_in K_v)``
-    weights of row ``a`` with a ``(C_in K_v) x (H_out W_out)`` matrix of input values (the
-    "im2col" matrix of that row, which is how libraries turn convolutions into matrix
-    products). Adding the ``K_h`` products gives ``z``. A loop over the ``K_h K_v`` single
-    offsets would also work, but with 3 input channels each product would be too small to
-    keep the processor busy; whole rows give it ``K_v`` times more to do, and avoid the one
-    huge ``(C_in K_h K_v) x (H_out W_out)`` matrix a single product would need. The
-    benchmark ``bench/bench_conv2d.py`` compares this with ``torch.nn.functional.conv2d``.
+    How it is computed: as one matrix product (the "im2col" method, how libraries turn a
+    convolution into a matrix product). For each tap ``(c, a, j)``, lay out the input value it
+    meets at every output pixel as one row of a ``(C_in K_h K_v) x (H_out W_out)`` matrix;
+    the ``C_out x (C_in K_h K_v)`` weights times that matrix is ``z``. Padding is never
+    built as a padded copy of the input: tap ``(a, j)`` falls on the input for a block of
+    output rows and columns (an interval along each axis) and on a zero outside it, so each
+    row of the matrix is one strided slice of ``x`` with zeros around it. The matrix is built
+    a tile at a time (a few whole images, or a band of output rows of a large one) so that
+    it stays about as large as a processor's cache. The benchmark ``bench/bench_conv2d.py``
+    compares this with ``torch.nn.functional.conv2d``, with and without padding.
 
     Examples
     --------
@@ -114,28 +163,36 @@ def conv2d(x, W, b=None, padding=0, stride=1, dilation=1) -> np.ndarray:
     """
     x, W, b = _layer_arrays(x, W, b, "(C_out, C_in, K_h, K_v)")
     C_out, C_in, K_h, K_v = W.shape
-    s_h, s_v = pair(stride, "stride")
-    d_h, d_v = d = pair(dilation, "dilation")
-    (top, bottom), (left, right) = per_side_padding(padding, (K_h, K_v), (s_h, s_v), d)
+    s, d = pair(stride, "stride"), pair(dilation, "dilation")
+    (top, bottom), (left, right) = per_side_padding(padding, (K_h, K_v), s, d)
     span_h, span_v = effective_kernel_size((K_h, K_v), d)
     batch = x if x.ndim == 4 else x[None]
-    padded = np.pad(batch, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    N, _, P_h, P_v = padded.shape
+    N, _, H, W_in = batch.shape
+    P_h, P_v = H + top + bottom, W_in + left + right
     if span_h > P_h or span_v > P_v:
         raise ValueError(f"the kernel after dilation, {span_h} x {span_v} (W {K_h} x {K_v}, dilation {d}), "
-                         f"is larger than the padded input, {P_h} x {P_v} (x {x.shape[-2]} x {x.shape[-1]}, "
+                         f"is larger than the padded input, {P_h} x {P_v} (x {H} x {W_in}, "
                          f"padding {padding!r})")
-    H_out, W_out = (P_h - span_h) // s_h + 1, (P_v - span_v) // s_v + 1
-    z = np.zeros((N, C_out, H_out * W_out), dtype=np.result_type(x, W))
-    for a in range(K_h):
-        # The input rows that kernel row a meets, one per output row: (N, C_in, H_out, P_v).
-        rows = padded[:, :, a * d_h : a * d_h + s_h * (H_out - 1) + 1 : s_h, :]
-        # Along each row, the windows of the dilated kernel row: (N, C_in, H_out, W_out, K_v).
-        windows = sliding_window_view(rows, span_v, axis=-1)[..., ::s_v, ::d_v]
-        # As a matrix with one row per (channel c, tap j), one column per output pixel.
-        patches = windows.transpose(0, 1, 4, 2, 3).reshape(N, C_in * K_v, H_out * W_out)
-        z += W[:, :, a, :].reshape(C_out, C_in * K_v) @ patches
-    z = z.reshape(N, C_out, H_out, W_out)
+    H_out, W_out = (P_h - span_h) // s[0] + 1, (P_v - span_v) // s[1] + 1
+    dtype = np.result_type(x, W)
+    z = np.empty((N, C_out, H_out, W_out), dtype=dtype)
+    weights = W.reshape(C_out, C_in * K_h * K_v).astype(dtype, copy=False)
+    # Which output rows (columns) each kernel row (column) meets inside the input, not in the padding.
+    row_reach = [_reach(H_out, a * d[0] - top, s[0], H) for a in range(K_h)]
+    col_reach = [_reach(W_out, j * d[1] - left, s[1], W_in) for j in range(K_v)]
+    # Tiles of whole images (small inputs) or bands of output rows (large ones) keep the patch
+    # matrix near the processor's cache and its memory bounded.
+    row_bytes = C_in * K_h * K_v * W_out * dtype.itemsize
+    images = max(1, min(N, _TILE_BYTES // (row_bytes * H_out)))
+    band = H_out if images > 1 else max(1, min(H_out, _TILE_BYTES // row_bytes))
+    store = np.empty(images * C_in * K_h * K_v * band * W_out, dtype=dtype)
+    for n0 in range(0, N, images):
+        n1 = min(N, n0 + images)
+        for h0 in range(0, H_out, band):
+            h1 = min(H_out, h0 + band)
+            patches = _patches(batch[n0:n1], (h0, h1), row_reach, col_reach, (K_h, K_v, W_out), s, d, (top, left),
+                               store[: (n1 - n0) * C_in * K_h * K_v * (h1 - h0) * W_out])
+            np.matmul(weights, patches, out=z[n0:n1, :, h0:h1, :].reshape(n1 - n0, C_out, (h1 - h0) * W_out))
     if b is not None:
         z += b[:, None, None].astype(z.dtype)
     return z if x.ndim == 4 else z[0]

@@ -1,4 +1,6 @@
 """cnnlib.layers.conv2d (Eqs. (6.20), (6.21), with padding, stride, dilation) against PyTorch float64."""
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -29,7 +31,7 @@ def conv_case(draw):
     return (*layer_data(draw, M, K), p, s, d)
 
 
-def compare_with_torch(ours, theirs, case):
+def compare_with_torch(ours, theirs, case, tol=1e-10):
     """``ours`` (a cnnlib layer) and ``theirs`` (F.conv1d or F.conv2d) on one drawn case, batched or not."""
     x, w, b, p, s, d = case
     batched = x.ndim == w.ndim
@@ -39,7 +41,7 @@ def compare_with_torch(ours, theirs, case):
     want = want if batched else want[0]
     got = ours(x, w, b, padding=p, stride=s, dilation=d)
     assert got.shape == want.shape
-    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
     return got
 
 
@@ -136,6 +138,68 @@ def test_conv2d_and_conv1d_keep_the_floating_dtype(dtype, rtol):
         pooled = ours(x, 3, 2, 1, **kwargs)
         assert pooled.dtype == dtype
         np.testing.assert_allclose(pooled, theirs(torch.from_numpy(x), 3, 2, 1, **kwargs).numpy(), rtol=rtol, atol=rtol)
+
+
+# ---------------------------------------------------------------- padding without a padded copy (issue 20)
+@st.composite
+def padded_case(draw):
+    """Padding (up to 8, often beyond the kernel's reach) with stride and dilation, unequal along
+    the two axes, float32 or float64, and a tile size that makes conv2d cut the work into bands
+    of output rows (tiny), whole images (medium) or one tile (the default)."""
+    K = draw(ints(1, 5)), draw(ints(1, 5))
+    d = draw(ints(1, 3)), draw(ints(1, 3))
+    s = draw(ints(1, 4)), draw(ints(1, 4))
+    p = draw(ints(0, 8)), draw(ints(0, 8))
+    span = [d_ * (k - 1) + 1 for d_, k in zip(d, K)]
+    M = tuple(draw(ints(max(1, sp - 2 * p_), max(1, sp - 2 * p_) + 10)) for sp, p_ in zip(span, p))
+    x, w, b = layer_data(draw, M, K)
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    tile_bytes = draw(st.sampled_from([1, 700, 1 << 22]))
+    return x.astype(dtype), w.astype(dtype), b if b is None else b.astype(dtype), p, s, d, tile_bytes
+
+
+@contextlib.contextmanager
+def tiles_of(n_bytes):
+    """conv2d builds its patch matrix in tiles of at most ``n_bytes`` (at least one output row) meanwhile."""
+    saved, layers._TILE_BYTES = layers._TILE_BYTES, n_bytes
+    try:
+        yield
+    finally:
+        layers._TILE_BYTES = saved
+
+
+@settings(max_examples=300, deadline=None)
+@given(padded_case())
+def test_padded_conv2d_matches_torch(case):
+    *case, tile_bytes = case
+    with tiles_of(tile_bytes):
+        got = compare_with_torch(layers.conv2d, F.conv2d, case, tol=1e-5 if case[0].dtype == np.float32 else 1e-12)
+    assert got.dtype == case[0].dtype
+
+
+def test_padding_beyond_the_kernel_gives_the_bias_alone():
+    """Output pixels whose whole window lies in the padding are the bias, in every tile."""
+    rng = np.random.default_rng(5)
+    x, w, b = rng.normal(size=(3, 2, 4, 5)), rng.normal(size=(2, 2, 2, 3)), np.array([0.5, -1.0])
+    with tiles_of(1):  # one output row per tile
+        z = layers.conv2d(x, w, b, padding=(4, 5), stride=(1, 2))
+    want = F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), padding=(4, 5), stride=(1, 2))
+    np.testing.assert_allclose(z, want.numpy(), atol=1e-12)
+    np.testing.assert_array_equal(z[:, :, :3], np.broadcast_to(b[:, None, None], z[:, :, :3].shape))
+
+
+def test_padding_makes_no_padded_copy():
+    """Peak memory stays far below the input's size: no padded copy, the patch matrix built in tiles."""
+    tracemalloc = pytest.importorskip("tracemalloc")
+    x = np.ones((1, 1, 1500, 1500))  # 18 MB
+    tracemalloc.start()
+    try:
+        z = layers.conv2d(x, np.ones((1, 1, 3, 3)), padding=1, stride=4)  # 375 x 375 outputs: 1.1 MB
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert z[0, 0, 0, 0] == 4.0 and z[0, 0, 1, 1] == 9.0  # a corner sees 4 input pixels, the interior 9
+    assert peak < 0.5 * x.nbytes, f"conv2d allocated {peak / 1e6:.1f} MB for an {x.nbytes / 1e6:.0f} MB input"
 
 
 @st.composite
