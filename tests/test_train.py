@@ -442,6 +442,27 @@ def test_use_threads_explicit_and_errors():
     assert 1 <= train.available_cpus() <= (os.cpu_count() or 1)
 
 
+def test_trained_lenet5_trains_on_the_free_cores_and_gives_back_the_callers_threads(monkeypatch):
+    """trained_lenet5, when it has to train on busy cores, trains with one thread (torch's default of
+    one per core made 6.4.2's training time out in a plain build), and the caller keeps its own count."""
+    from cnnlib import data
+    from cnnlib.models import pretrained
+    from cnnlib.train import threads
+
+    seen = []
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (8.0, 8.0, 8.0))
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(data, "mnist_splits", lambda quick, verbose: (None, None, None))
+    monkeypatch.setattr(train, "cached_fit", lambda model, *a, **k: seen.append(torch.get_num_threads()) or "history")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        model, history = pretrained.trained_lenet5(True, device="cpu", verbose=False)
+        assert (seen, history, torch.get_num_threads()) == ([1], "history", 2)
+    finally:
+        torch.set_num_threads(before)
+
 def test_fit_channels_last_on_cpu_changes_the_layout_not_the_result():
     """The quick LeNet-5 recipe trains in the channels-last layout on a CPU (issue 20): the same
     arithmetic in another memory order, so the same training up to rounding (no dropout here:
