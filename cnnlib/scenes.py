@@ -201,20 +201,39 @@ def shape_scenes(n: int, seed: int = 0, *, size: int = 32, max_objects: int = 1,
                         f"shape scenes (n={n}, seed={seed}, size={size}, max_objects={max_objects})")
 
 
-def _largest_blobs(x: np.ndarray, threshold: float):
-    """Per image: the largest group of pixels farther than threshold from the median, its area, fill and box."""
+def _largest_blobs(x: np.ndarray, threshold: float, median: np.ndarray | None = None):
+    """Per image: the largest group of pixels farther than threshold from the median, its area, fill and box.
+
+    All images are labelled in one call (a structure that links 4-neighbours within an image,
+    never across images); among equally large groups the first in raster order wins.
+    """
     n, side = len(x), x.shape[-1]
+    median = np.median(x, axis=(1, 2)) if median is None else median
+    structure = np.zeros((3, 3, 3), dtype=bool)
+    structure[1] = ndimage.generate_binary_structure(2, 1)
+    blobs, count = ndimage.label(np.abs(x - median[:, None, None]) > threshold, structure)
     areas, fills, boxes = np.zeros(n), np.zeros(n), np.full((n, 4), np.nan)
-    blobs_of = np.zeros(x.shape, dtype=bool)
-    for k in range(n):
-        blobs, count = ndimage.label(np.abs(x[k] - np.median(x[k])) > threshold)
-        if not count:
-            continue
-        sizes = np.bincount(blobs.ravel())[1:]
-        inside = blobs == 1 + int(sizes.argmax())
-        box = _tight_box(inside)
-        areas[k], fills[k], boxes[k] = sizes.max(), sizes.max() / (box[2] * box[3]), np.array(box) / side
-        blobs_of[k] = inside
+    if not count:
+        return areas, fills, boxes, np.zeros(x.shape, dtype=bool)
+    sizes = np.bincount(blobs.ravel(), minlength=count + 1)
+    first = np.zeros(count + 1, dtype=np.int64)  # the image each group lies in
+    where = np.flatnonzero(blobs)
+    first[blobs.ravel()[where]] = where // (x.shape[1] * x.shape[2])
+    ids = np.arange(1, count + 1)
+    order = np.lexsort((ids, -sizes[1:], first[1:]))  # by image, then largest, then first label
+    ids, images = ids[order], first[1:][order]
+    keep = np.r_[True, images[1:] != images[:-1]]
+    best = np.zeros(n, dtype=np.int64)
+    best[images[keep]] = ids[keep]
+    blobs_of = (blobs == best[:, None, None]) & (best[:, None, None] > 0)
+    has = best > 0
+    on_rows, on_cols = blobs_of.any(2), blobs_of.any(1)
+    top, left = on_rows.argmax(1), on_cols.argmax(1)
+    h = x.shape[1] - on_rows[:, ::-1].argmax(1) - top
+    w = x.shape[2] - on_cols[:, ::-1].argmax(1) - left
+    areas[has] = sizes[best[has]]
+    fills[has] = areas[has] / (h[has] * w[has])
+    boxes[has] = np.stack([left, top, h, w], axis=1)[has] / side
     return areas, fills, boxes, blobs_of
 
 
@@ -292,8 +311,9 @@ def tune_threshold_rule(images, labels, boxes, *, thresholds=None, fills=None, m
     fills = np.linspace(0.5, 0.8, 13) if fills is None else fills
     has = labels > 0
     best = {"score": -np.inf}
+    median = np.median(x, axis=(1, 2))
     for t in thresholds:
-        areas, blob_fills, got_boxes, _ = _largest_blobs(x, float(t))
+        areas, blob_fills, got_boxes, _ = _largest_blobs(x, float(t), median)
         ious = np.zeros(len(x))
         ok = has & (areas > 0)
         ious[ok] = iou(got_boxes[ok], boxes[ok])

@@ -89,3 +89,24 @@ def test_scene_dataset_errors():
         scenes.SceneDataset(ds.images, ds.labels, ds.boxes, ds.masks, ds.instances[:1], ds.objects)
     with pytest.raises(ValueError, match="objects must hold"):
         scenes.SceneDataset(ds.images, ds.labels, ds.boxes, ds.masks, ds.instances, ds.objects[:1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 5), threshold=st.floats(0.05, 0.6))
+def test_threshold_rule_labels_a_stack_as_each_image_alone(seed, n, threshold):
+    """All images are labelled in one call: no blob crosses from one image to the next, ties go to raster order."""
+    rng = np.random.default_rng(seed)
+    images = rng.random((n, 12, 12)).round(1)  # many equal blobs: ties must break as argmax does
+    labels, boxes, masks = scenes.threshold_rule(images, threshold, 0.64)
+    for k in range(n):  # oracle: scipy on each image alone, the first of the largest blobs
+        blobs, count = ndimage.label(np.abs(images[k] - np.median(images[k])) > threshold)
+        if not count:
+            assert labels[k] == 0 and np.isnan(boxes[k]).all() and not masks[k].any()
+            continue
+        sizes = np.bincount(blobs.ravel())[1:]
+        big = 1 + int(sizes.argmax())
+        rs, cs = ndimage.find_objects(blobs)[big - 1]
+        np.testing.assert_allclose(boxes[k] * 12, [cs.start, rs.start, rs.stop - rs.start, cs.stop - cs.start])
+        assert ((masks[k] > 0) == (blobs == big)).all()
+        fill = sizes.max() / ((rs.stop - rs.start) * (cs.stop - cs.start))
+        assert labels[k] == (1 if fill > 0.64 else 2)
