@@ -8,7 +8,8 @@
 - :func:`nms`: greedy non-maximum suppression (used by :mod:`cnnlib.models.mtcnn` too);
 - :func:`precision_recall` and :func:`average_precision`: how detections are scored, the area
   under the precision–recall curve at one IoU threshold; averaged over the thresholds
-  0.5, 0.55, ..., 0.95 it is COCO's mAP@[.5:.95].
+  :data:`COCO_THRESHOLDS` (0.5, 0.55, ..., 0.95) it is COCO's mAP@[.5:.95];
+- :func:`mean_average_precision`: the mean over classes of each class's AP (the "m" of mAP).
 
 References
 ----------
@@ -24,10 +25,14 @@ import numpy as np
 
 from ._validation import as_array, check_choice
 
-__all__ = ["BOX_FORMATS", "box_convert", "box_iou", "nms", "precision_recall", "average_precision"]
+__all__ = ["BOX_FORMATS", "COCO_THRESHOLDS", "box_convert", "box_iou", "nms", "precision_recall", "average_precision",
+           "mean_average_precision"]
 
 #: The box formats of :func:`box_convert` (torchvision's names, plus the chapter's ``"xyhw"``).
 BOX_FORMATS = ("xyxy", "xywh", "cxcywh", "xyhw")
+
+#: COCO's IoU thresholds 0.50, 0.55, ..., 0.95: the AP averaged over them is mAP@[.5:.95].
+COCO_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
 
 
 def _as_boxes(value, name: str) -> np.ndarray:
@@ -239,4 +244,54 @@ def average_precision(det_boxes, det_scores, true_boxes, iou_threshold=0.5) -> f
         best_after = np.maximum.accumulate(precision[::-1])[::-1]
         steps = np.diff(np.concatenate([[0.0], recall]))
         aps.append(float((steps * best_after).sum()))
+    return float(np.mean(aps))
+
+
+def mean_average_precision(det_boxes, det_scores, det_classes, true_boxes, true_classes,
+                           iou_threshold=0.5) -> float:
+    """The mean over classes of :func:`average_precision`: each class's detections against its true boxes.
+
+    A detection counts only for a true box of its own class. The mean runs over the classes that
+    have at least one true box (as in PASCAL VOC and COCO); with ``iou_threshold=COCO_THRESHOLDS``
+    each class's AP is itself the mean over the ten thresholds, so the result is mAP@[.5:.95].
+
+    Parameters
+    ----------
+    det_boxes, det_scores, true_boxes :
+        As in :func:`precision_recall`.
+    det_classes : list of array_like, shape (K_i,)
+        The class of each detection.
+    true_classes : list of array_like, shape (M_i,)
+        The class of each true box.
+    iou_threshold : float or sequence of float
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> truth, classes = [[[0, 0, 2, 2], [4, 4, 6, 6]]], [[1, 2]]
+    >>> mean_average_precision([[[0, 0, 2, 2], [4, 4, 6, 6]]], [[0.9, 0.8]], [[1, 2]], truth, classes)
+    1.0
+    >>> mean_average_precision([[[0, 0, 2, 2], [4, 4, 6, 6]]], [[0.9, 0.8]], [[2, 1]], truth, classes)  # names swapped
+    0.0
+    """
+    images = _check_lists(det_boxes, det_scores, true_boxes)
+    if not (len(det_classes) == len(true_classes) == len(images)):
+        raise ValueError(f"det_classes and true_classes must hold one entry per image ({len(images)}), got "
+                         f"{len(det_classes)} and {len(true_classes)}")
+    det_c = [np.asarray(c).reshape(-1) for c in det_classes]
+    true_c = [np.asarray(c).reshape(-1) for c in true_classes]
+    for k, ((b, _, t), dc, tc) in enumerate(zip(images, det_c, true_c)):
+        if len(dc) != len(b) or len(tc) != len(t):
+            raise ValueError(f"det_classes[{k}] and true_classes[{k}] must have one class per box, got {len(dc)} "
+                             f"for {len(b)} detections and {len(tc)} for {len(t)} true boxes")
+    present = np.unique(np.concatenate(true_c)) if true_c else np.zeros(0)
+    if not len(present):
+        return 0.0
+    aps = [average_precision([b[dc == c] for (b, _, _), dc in zip(images, det_c)],
+                             [s[dc == c] for (_, s, _), dc in zip(images, det_c)],
+                             [t[tc == c] for (_, _, t), tc in zip(images, true_c)], iou_threshold)
+           for c in present]
     return float(np.mean(aps))

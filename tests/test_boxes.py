@@ -108,3 +108,59 @@ def test_average_precision_cases_and_errors():
         boxes.box_convert([0, 0, 1, 1], "yxyx", "xyxy")
     with pytest.raises(ValueError, match="boxes must have shape"):
         boxes.box_convert([0, 0, 1], "xyxy", "xywh")
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 9), t=st.sampled_from([0.0, 0.3, 0.5, 0.7]))
+def test_nms_matches_torchvision_documented_semantics(seed, n, t):
+    # torchvision.ops.nms: "iteratively removes lower scoring boxes which have an IoU greater than
+    # iou_threshold with another (higher scoring) box"; kept indices "sorted in decreasing order of scores"
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(0, 20, (n, 2))
+    b = np.concatenate([c, c + rng.uniform(2, 10, (n, 2))], 1)
+    s = rng.permutation(n) / max(n, 1)  # distinct scores
+    keep = boxes.nms(b, s, t).tolist()
+    # brute force: go down the scores, keep a box unless a box kept before overlaps it by more than t
+    kept = []
+    for i in np.argsort(-s):
+        if all(boxes.box_iou(b[i], b[j])[0, 0] <= t for j in kept):
+            kept.append(int(i))
+    assert keep == kept
+    assert all(s[keep[k]] > s[keep[k + 1]] for k in range(len(keep) - 1))
+
+
+def test_nms_keeps_a_box_at_exactly_the_threshold():
+    # IoU of the first two is 2 / 4 = 0.5: not greater than 0.5, so both stay
+    assert boxes.nms([[0, 0, 3, 1], [1, 0, 4, 1]], [0.9, 0.8], 0.5).tolist() == [0, 1]
+    assert boxes.nms([[0, 0, 3, 1], [1, 0, 4, 1]], [0.9, 0.8], 0.49).tolist() == [0]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), images=st.integers(1, 4))
+def test_mean_average_precision_is_the_mean_of_per_class_brute_force(seed, images):
+    rng = np.random.default_rng(seed)
+    tb, tc, db, ds, dc = [], [], [], [], []
+    for _ in range(images):
+        m = int(rng.integers(1, 4))
+        c = rng.uniform(0, 30, (m, 2))
+        t = np.concatenate([c, c + rng.uniform(4, 10, (m, 2))], 1)
+        k = int(rng.integers(0, 6))
+        tb.append(t)
+        tc.append(rng.integers(1, 3, m))
+        db.append(t[rng.integers(0, m, k)] + rng.normal(0, 1.5, (k, 4)))
+        ds.append(rng.random(k))
+        dc.append(rng.integers(1, 3, k))
+    classes = sorted(set(np.concatenate(tc).tolist()))
+    want = np.mean([np.mean([_ap_oracle([d[c_ == c] for d, c_ in zip(db, dc)], [s[c_ == c] for s, c_ in zip(ds, dc)],
+                                        [t[c_ == c] for t, c_ in zip(tb, tc)], th) for th in boxes.COCO_THRESHOLDS])
+                    for c in classes])
+    got = boxes.mean_average_precision(db, ds, dc, tb, tc, boxes.COCO_THRESHOLDS)
+    assert got == pytest.approx(want, abs=1e-12)
+
+
+def test_coco_thresholds_and_map_errors():
+    assert boxes.COCO_THRESHOLDS == (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+    with pytest.raises(ValueError, match="det_classes and true_classes must hold one entry per image"):
+        boxes.mean_average_precision([[[0, 0, 1, 1]]], [[1.0]], [], [[[0, 0, 1, 1]]], [[1]])
+    with pytest.raises(ValueError, match=r"det_classes\[0\] and true_classes\[0\] must have one class per box"):
+        boxes.mean_average_precision([[[0, 0, 1, 1]]], [[1.0]], [[1, 2]], [[[0, 0, 1, 1]]], [[1]])

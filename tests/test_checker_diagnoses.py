@@ -14,7 +14,7 @@ from torch import nn
 
 from scipy import signal as sps
 
-from cnnlib import exercises, filters, layers, models, signals
+from cnnlib import boxes, exercises, filters, layers, models, signals
 
 rng = np.random.default_rng(12)
 W3, X3 = rng.normal(size=(3, 2, 2)), rng.normal(size=(3, 4, 5))
@@ -478,6 +478,78 @@ CASES.update({  # issue 19: references inside the checkers (6.2.2, 6.2.3, the pr
                                                     (3, 3, 224, 224), dims="chw"), r"output's \(N, C, H, W\)"),
         (lambda: exercises.check_layer_output_shape((8, 3, 48, 64), nn.Conv2d(3, 5, 3, padding=1), (8, 3, 48, 64)),
          r"the channels are not"),
+    ],
+})
+
+
+def _decoder(*, exp=True, anchor=True, sigmoid=True, offset=True, fmt="xyxy", swap_rc=False, swap_wh=False):
+    """decode_cell of ex-6-6-4-decode, with one slip switched on."""
+    def decode(t, row, col, cell, a):
+        sig = (lambda v: 1 / (1 + np.exp(-v))) if sigmoid else (lambda v: v)
+        r, c = (col, row) if swap_rc else (row, col)
+        cx, cy = ((c if offset else 0) + sig(t[0])) * cell, ((r if offset else 0) + sig(t[1])) * cell
+        size = (lambda v: np.exp(v)) if exp else (lambda v: v)
+        w, h = (a if anchor else 1) * size(t[2]), (a if anchor else 1) * size(t[3])
+        w, h = (h, w) if swap_wh else (w, h)
+        return {"xyxy": (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), "cxcywh": (cx, cy, w, h),
+                "xywh": (cx - w / 2, cy - h / 2, w, h)}[fmt]
+    return decode
+
+
+def _nms_with(drop_at_equal=False, reverse=False, sort=True, any_better=False, sort_indices=False):
+    """nms of ex-6-6-4-nms, with one slip switched on."""
+    def nms(b, s, t):
+        iou = boxes.box_iou(b, b)
+        order = list(np.argsort(-np.asarray(s), kind="stable")) if sort else list(range(len(s)))
+        drop = (lambda v: v >= t) if drop_at_equal else (lambda v: v <= t) if reverse else (lambda v: v > t)
+        if any_better:
+            return [int(i) for k, i in enumerate(order) if not any(iou[i, j] > t for j in order[:k])]
+        keep, gone = [], set()
+        for i in order:
+            if i not in gone:
+                keep.append(int(i))
+                gone |= {int(j) for j in order if j != i and drop(iou[i, j])}
+        return sorted(keep) if sort_indices else keep
+    return nms
+
+
+def _ap_with(interpolate=True, over_hits=False, eleven=False):
+    """ap of ex-6-6-4-ap, with one slip switched on."""
+    def ap(hits, n_true):
+        hits = np.asarray(hits, float)
+        tp = np.cumsum(hits)
+        precision, recall = tp / np.arange(1, len(hits) + 1), tp / n_true
+        best = np.maximum.accumulate(precision[::-1])[::-1]
+        if over_hits:
+            return float((precision * hits).sum() / hits.sum())
+        if eleven:
+            return float(np.mean([best[recall >= r].max() if (recall >= r).any() else 0 for r in np.linspace(0, 1, 11)]))
+        return float((np.diff(recall, prepend=0) * (best if interpolate else precision)).sum())
+    return ap
+
+
+CASES.update({  # 6.6.4 object detection
+    "check_decode_cell": [  # the exp of the log sizes forgotten; corners vs other formats; rows and columns
+        (lambda: exercises.check_decode_cell(_decoder(exp=False)), r"t_w and t_h are logarithms"),
+        (lambda: exercises.check_decode_cell(_decoder(anchor=False)), r"anchor was left out"),
+        (lambda: exercises.check_decode_cell(_decoder(sigmoid=False)), r"without the sigmoid"),
+        (lambda: exercises.check_decode_cell(_decoder(offset=False)), r"cell's own position was left out"),
+        (lambda: exercises.check_decode_cell(_decoder(swap_rc=True)), r"row and column were swapped"),
+        (lambda: exercises.check_decode_cell(_decoder(swap_wh=True)), r"width and height were swapped"),
+        (lambda: exercises.check_decode_cell(_decoder(fmt="cxcywh")), r"centre and size \(cx, cy, w, h\)"),
+        (lambda: exercises.check_decode_cell(_decoder(fmt="xywh")), r"corner and size \(x1, y1, w, h\)"),
+    ],
+    "check_nms": [  # the IoU threshold's direction; >= for >; suppression by removed boxes; no sorting
+        (lambda: exercises.check_nms(_nms_with(reverse=True)), r"threshold direction is reversed"),
+        (lambda: exercises.check_nms(_nms_with(drop_at_equal=True)), r"strictly greater"),
+        (lambda: exercises.check_nms(_nms_with(any_better=True)), r"itself removed"),
+        (lambda: exercises.check_nms(_nms_with(sort=False)), r"order given, not by decreasing score"),
+        (lambda: exercises.check_nms(_nms_with(sort_indices=True)), r"not best score first"),
+    ],
+    "check_average_precision": [  # no interpolation; the hits only; VOC 2007's 11 points
+        (lambda: exercises.check_average_precision(_ap_with(interpolate=False)), r"not interpolated"),
+        (lambda: exercises.check_average_precision(_ap_with(over_hits=True)), r"averaged over the hits only"),
+        (lambda: exercises.check_average_precision(_ap_with(eleven=True)), r"11-point"),
     ],
 })
 

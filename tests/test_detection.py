@@ -70,3 +70,43 @@ def test_same_cell_keeps_the_larger_object_and_errors():
     with pytest.raises(ValueError, match="must match"):
         detection.detection_loss(torch.zeros(1, 7, 8, 8), torch.zeros(1, 6, 4, 4))
     assert detection.GridDetector(num_classes=3, poolings=2)(torch.zeros(1, 1, 32, 32)).shape == (1, 8, 8, 8)
+
+
+def test_component_detections_match_skimage_regionprops():
+    measure = pytest.importorskip("skimage.measure")
+    from cnnlib import scenes
+    ds = scenes.shape_scenes(6, seed=5, size=48, max_objects=3, min_size=8, max_size=20)
+    t = 0.12
+    got = detection.component_detections(ds.images, t, min_area=5, score="area", fill=0.64)
+    for image, (b, s, c) in zip(ds.images[:, 0].numpy().astype(float), got):
+        offset = image - np.median(image)
+        want = []
+        for side in (offset > t, offset < -t):
+            for region in measure.regionprops(measure.label(side, connectivity=1)):
+                if region.area >= 5:
+                    r0, c0, r1, c1 = region.bbox
+                    want.append((region.area, c0, r0, c1, r1, 1 if region.area / ((r1 - r0) * (c1 - c0)) > 0.64 else 2))
+        want.sort(key=lambda w: -w[0])
+        want = np.array(want, dtype=float).reshape(-1, 6)
+        np.testing.assert_allclose(np.sort(s), np.sort(want[:, 0]))
+        order_got, order_want = np.lexsort(b.T[::-1]), np.lexsort(want[:, 1:5].T[::-1])
+        np.testing.assert_allclose(b[order_got], want[order_want, 1:5])
+        assert c[order_got].tolist() == want[order_want, 5].astype(int).tolist()
+        assert (np.diff(s) <= 0).all()
+
+
+def test_tune_component_detections_finds_bright_boxes_and_errors():
+    image = np.full((3, 24, 24), 0.5)
+    image[:, 2:9, 3:7] = 0.9   # a bright 7 x 4 block
+    image[:, 14:20, 12:22] = 0.1  # a dark 6 x 10 block
+    objects = [[[1, 3, 2, 7, 4], [1, 12, 14, 6, 10]]] * 3
+    best = detection.tune_component_detections(image, objects, sigmas=(0.0,))
+    assert best["ap"] == 1.0 and best["class_map"] == 1.0
+    truth, classes = detection.object_boxes(objects)
+    assert truth[0].tolist() == [[3, 2, 7, 9], [12, 14, 22, 20]] and classes[0].tolist() == [1, 1]
+    with pytest.raises(ValueError, match="objects must hold one array per image"):
+        detection.tune_component_detections(image, objects[:2])
+    with pytest.raises(ValueError, match="score must be"):
+        detection.component_detections(image, 0.2, score="size")
+    with pytest.raises(ValueError, match="sigma must be"):
+        detection.component_detections(image, 0.2, sigma=-1)

@@ -15,6 +15,7 @@ One submodule per part of the chapter; every checker is importable from here:
 ``networks``  6.4, layer counts (6.22), pooling, receptive fields, VGG parameter and neuron counts
 ``conv_layers`` 6.3, output sizes (6.17), "same" padding, conv parameter counts (6.23), conv layers
 ``beyond``    6.6, IoU, the localization loss, the triplet loss (6.27), verification
+``detection`` 6.6.4, decoding a grid cell, non-maximum suppression, average precision
 ``landmarks``  6.5, inception channels and parameters, residual blocks, ResNet depths, compound scaling
 ``inner``     6.4.6, receptive-field boxes, top activations, the deconvnet's ReLU rule, occlusion
 
@@ -34,5 +35,6 @@ from .overview import *  # noqa: F401,F403
 from .networks import *  # noqa: F401,F403
 from .conv_layers import *  # noqa: F401,F403
 from .beyond import *  # noqa: F401,F403
+from .detection import *  # noqa: F401,F403
 from .inner import *  # noqa: F401,F403
 from .landmarks import *  # noqa: F401,F403

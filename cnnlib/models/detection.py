@@ -12,7 +12,10 @@ responsible for it and predicts, from the feature vector the backbone computed t
 
 :func:`encode_targets` turns lists of boxes into that layout, :func:`decode_detections` turns
 the network's output back into boxes (with :func:`cnnlib.boxes.nms`), and
-:func:`detection_loss` is the loss.
+:func:`detection_loss` is the loss. :func:`object_boxes` reads the true boxes of a
+:class:`cnnlib.scenes.SceneDataset`; :func:`component_detections` (tuned by
+:func:`tune_component_detections`) is the non-learned baseline: every connected blob of pixels
+that differ from the median grey level is a detection.
 
 References
 ----------
@@ -27,12 +30,14 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
+from scipy import ndimage
 from torch import nn
 
-from .._validation import positive_int
-from ..boxes import box_convert, nms
+from .._validation import as_array, check_choice, nonnegative_int, positive_int
+from ..boxes import average_precision, box_convert, mean_average_precision, nms
 
-__all__ = ["GridDetector", "encode_targets", "decode_detections", "detection_loss"]
+__all__ = ["GridDetector", "encode_targets", "decode_detections", "detection_loss", "object_boxes",
+           "component_detections", "tune_component_detections"]
 
 
 class GridDetector(nn.Module):
@@ -190,3 +195,148 @@ def detection_loss(outputs: torch.Tensor, targets: torch.Tensor, *, box_weight: 
     box_error = ((box - true[:, 1:5]) ** 2).sum(1).mean()
     classes = nn.functional.cross_entropy(pred[:, 5:], true[:, 5].long())
     return objectness + box_weight * box_error + classes
+
+
+def object_boxes(objects):
+    """The true corner boxes and classes of each scene, from ``(class, y_x, y_y, y_h, y_w)`` rows.
+
+    Returns
+    -------
+    boxes : list of ndarray, shape (K_i, 4)
+        Corners (x1, y1, x2, y2) in pixels.
+    classes : list of ndarray of int, shape (K_i,)
+
+    Examples
+    --------
+    >>> b, c = object_boxes([[[2, 8, 16, 16, 8]]])
+    >>> b[0].tolist(), c[0].tolist()
+    ([[8.0, 16.0, 16.0, 32.0]], [2])
+    """
+    rows = [np.asarray(o, dtype=float).reshape(-1, 5) for o in objects]
+    return [box_convert(r[:, 1:], "xyhw", "xyxy") for r in rows], [r[:, 0].astype(int) for r in rows]
+
+
+def _components(x: np.ndarray, threshold: float, sigma: float) -> list:
+    """Per image, one row per blob: (area, contrast, x1, y1, x2, y2, fill of its box)."""
+    out = []
+    for image in x:
+        image = ndimage.gaussian_filter(image, sigma) if sigma > 0 else image
+        offset = image - np.median(image)
+        rows = []
+        for side in (offset > threshold, offset < -threshold):
+            blobs, count = ndimage.label(side)
+            if not count:
+                continue
+            index = np.arange(1, count + 1)
+            areas = ndimage.sum_labels(side, blobs, index)
+            contrast = ndimage.mean(np.abs(offset), blobs, index)
+            for k, where in enumerate(ndimage.find_objects(blobs)):
+                r0, r1, c0, c1 = where[0].start, where[0].stop, where[1].start, where[1].stop
+                rows.append((areas[k], contrast[k], c0, r0, c1, r1, areas[k] / ((r1 - r0) * (c1 - c0))))
+        out.append(np.array(rows, dtype=float).reshape(-1, 7))
+    return out
+
+
+def _select(rows: np.ndarray, min_area: int, fill: float, score: str):
+    rows = rows[rows[:, 0] >= max(min_area, 1)]
+    scores = rows[:, 0] if score == "area" else rows[:, 1]
+    order = np.argsort(-scores, kind="stable")
+    return rows[order, 2:6], scores[order], np.where(rows[order, 6] > fill, 1, 2)
+
+
+def component_detections(images, threshold: float, *, min_area: int = 1, sigma: float = 0.0, fill: float = 0.64,
+                         score: str = "area"):
+    """The non-learned baseline: each connected blob brighter or darker than the background is a detection.
+
+    For each image (smoothed first by a Gaussian of width ``sigma`` pixels when ``sigma > 0``):
+    the pixels above the median grey level by more than ``threshold``, and separately those below
+    it by more than ``threshold``, are grouped into connected components (4-neighbours); each
+    component of at least ``min_area`` pixels is a detection with the tightest box around it,
+    class 1 (ellipse) if it fills more than ``fill`` of its box (an ellipse fills pi/4, a
+    triangle 1/2) and class 2 otherwise, scored by its ``"area"`` in pixels or by its
+    ``"contrast"`` (mean distance of its grey levels to the median).
+
+    Parameters
+    ----------
+    images : array_like, shape (N, 1, S, S) or (N, S, S)
+    threshold : float
+    min_area : int
+    sigma : float
+    fill : float
+    score : {"area", "contrast"}
+
+    Returns
+    -------
+    list of (boxes, scores, classes)
+        As :func:`decode_detections`: corners in pixels, best score first.
+
+    Examples
+    --------
+    >>> image = np.full((1, 8, 8), 0.5); image[0, 2:6, 1:4] = 0.9; image[0, 6:8, 6:8] = 0.1
+    >>> [(b.tolist(), s.tolist(), c.tolist()) for b, s, c in component_detections(image, 0.2, min_area=2)]
+    [([[1.0, 2.0, 4.0, 6.0], [6.0, 6.0, 8.0, 8.0]], [12.0, 4.0], [1, 1])]
+    """
+    x = as_array(images, "images", ndim=(3, 4))
+    check_choice(score, "score", ("area", "contrast"))
+    min_area = nonnegative_int(min_area, "min_area")
+    if not sigma >= 0:
+        raise ValueError(f"sigma must be a width >= 0 in pixels, got {sigma!r}")
+    return [_select(rows, min_area, fill, score) for rows in _components(x.reshape(len(x), *x.shape[-2:]), threshold, sigma)]
+
+
+def tune_component_detections(images, objects, *, thresholds=None, sigmas=(0.0, 1.0, 2.0), min_areas=(4, 8, 16, 32),
+                              scores=("area", "contrast"), fills=(0.55, 0.6, 0.65, 0.7, 0.75)):
+    """Choose :func:`component_detections`' parameters on training scenes: the best AP@0.5, then the best fill.
+
+    The threshold, smoothing, smallest area and score are chosen for the largest AP at IoU 0.5
+    of the boxes (classes ignored); then the fill that separates ellipses from triangles, for the
+    largest mean over the two classes of their APs.
+
+    Parameters
+    ----------
+    images : array_like, shape (N, 1, S, S) or (N, S, S)
+    objects : list of array_like, shape (K_i, 5)
+        The true ``(class, y_x, y_y, y_h, y_w)`` of each scene (:attr:`cnnlib.scenes.SceneDataset.objects`).
+    thresholds, sigmas, min_areas, scores, fills : sequences
+        The grid searched (thresholds default to 10 values from 0.04 to 0.3).
+
+    Returns
+    -------
+    dict
+        The chosen ``threshold``, ``sigma``, ``min_area``, ``score``, ``fill``, and the ``ap``
+        (AP@0.5, classes ignored) and ``class_map`` (mean over classes of AP@0.5) they reach.
+
+    Examples
+    --------
+    >>> image = np.full((2, 16, 16), 0.5); image[:, 2:9, 3:7] = 0.9
+    >>> best = tune_component_detections(image, [[[1, 3, 2, 7, 4]], [[1, 3, 2, 7, 4]]], sigmas=(0.0,))
+    >>> best["ap"], best["class_map"]
+    (1.0, 1.0)
+    """
+    x = as_array(images, "images", ndim=(3, 4))
+    x = x.reshape(len(x), *x.shape[-2:])
+    if len(objects) != len(x):
+        raise ValueError(f"objects must hold one array per image ({len(x)}), got {len(objects)}")
+    for name in scores:
+        check_choice(name, "scores", ("area", "contrast"))
+    truth, classes = object_boxes(objects)
+    thresholds = np.linspace(0.04, 0.3, 10) if thresholds is None else thresholds
+    best, best_rows = {"ap": -1.0}, None
+    for sigma in sigmas:
+        for t in thresholds:
+            rows = _components(x, float(t), float(sigma))
+            for area in min_areas:
+                for name in scores:
+                    dets = [_select(r, area, 0.5, name) for r in rows]
+                    ap = average_precision([d[0] for d in dets], [d[1] for d in dets], truth, 0.5)
+                    if ap > best["ap"]:
+                        best = {"threshold": float(t), "sigma": float(sigma), "min_area": int(area), "score": name,
+                                "ap": float(ap)}
+                        best_rows = rows
+    best["class_map"] = -1.0
+    for f in fills:
+        dets = [_select(r, best["min_area"], float(f), best["score"]) for r in best_rows]
+        m = mean_average_precision([d[0] for d in dets], [d[1] for d in dets], [d[2] for d in dets], truth, classes, 0.5)
+        if m > best["class_map"]:
+            best["fill"], best["class_map"] = float(f), float(m)
+    return best
