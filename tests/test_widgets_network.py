@@ -60,7 +60,7 @@ def js_forward(tmp_path, explorer, images):
     """The ES module's forward() on each image (float32 in, every layer's output back)."""
     payload = {"layers": explorer.layers, "weights": explorer.weights,
                "images": [base64.b64encode(np.asarray(im, "<f4").tobytes()).decode() for im in images]}
-    return run_esm(tmp_path, "network_explorer.js", FORWARD_JS.replace("SPEC", json.dumps(json.dumps(payload))))
+    return run_esm(tmp_path, _network.ESM_FILES, FORWARD_JS.replace("SPEC", json.dumps(json.dumps(payload))))
 
 
 def test_javascript_forward_pass_matches_pytorch(tmp_path, mnist_model):
@@ -200,7 +200,7 @@ def test_receptive_fields_match_shapes(tmp_path):
     units = [[j, i, k] for j, spec in enumerate(w.layers) if len(spec["shape"]) == 3
              for i in range(spec["shape"][1]) for k in range(spec["shape"][2])]
     units.append([len(w.layers) - 1, 0, 0])  # a dense unit sees the whole image
-    got = run_esm(tmp_path, "network_explorer.js",
+    got = run_esm(tmp_path, _network.ESM_FILES,
                   RF_JS.replace("SPEC", json.dumps({"layers": w.layers, "weights": w.weights, "units": units})))
     assert len(got) == len(units) == 2 * (28 * 28 + 10 * 10) + 14 * 14 + 5 * 5 + 1
     for (j, i, k), field in zip(units[:-1], got):
@@ -228,7 +228,7 @@ def test_unit_terms_are_eq_6_14(tmp_path, mnist_model):
     w = widgets.network_explorer(model)
     image = images[3]
     units = [[0, 2, 0, 5], [3, 7, 4, 6], [2, 1, 3, 3], [7, 11, 0, 0]]  # conv1 at the padded edge, conv2, pool1, fc1
-    got = run_esm(tmp_path, "network_explorer.js", TERMS_JS.replace("SPEC", json.dumps(
+    got = run_esm(tmp_path, _network.ESM_FILES, TERMS_JS.replace("SPEC", json.dumps(
         {"layers": w.layers, "weights": w.weights, "image": image.numpy().ravel().tolist(), "units": units})))
     outs = torch_layers(model, image[None])
     conv1, conv2 = model.features.conv1, model.features.conv2
@@ -259,7 +259,7 @@ def test_unit_terms_are_eq_6_14(tmp_path, mnist_model):
     assert sum(prods) + t["bias"] == pytest.approx(outs[7][0, 11], abs=1e-4)
     assert got["stages"] == [[0, 1, "conv1 + ReLU"], [2, 2, "pool1"], [3, 4, "conv2 + ReLU"], [5, 5, "pool2"],
                              [7, 8, "fc1 + ReLU"], [9, 10, "fc2 + ReLU"], [11, 11, "fc3"]]
-    assert [t for _, t in _network._stages(w.layers)] == [s[2] for s in got["stages"]]
+    assert [list(s) for s in _network.layer_stages(w.layers)] == got["stages"]
 
 
 def test_static_figure(mnist_model):
@@ -287,16 +287,23 @@ def test_static_figure(mnist_model):
 
 
 def test_esm_is_shipped_and_synced():
-    """One self-contained ES module (the shared kit, then network_explorer.js), nothing imported."""
+    """One self-contained ES module (the shared kit, then the explorer's three parts), nothing imported;
+    every part under the house limit of 600 lines."""
+    from importlib import resources
+
     from cnnlib.widgets._esm import esm_source
 
     w = widgets.network_explorer(models.lenet5())
-    assert w._esm == esm_source("network_explorer.js")
+    assert w._esm == esm_source(*_network.ESM_FILES)
+    assert _network.ESM_FILES[-1] == "network_explorer.js" and w._esm.count("export default") == 1
+    for name in _network.ESM_FILES:
+        assert len((resources.files("cnnlib") / "widgets" / name).read_text(encoding="utf-8").splitlines()) <= 600
     assert "import " not in w._esm.replace("import.meta", "")
     for css_class in ("cnnlib-network", "cnnlib-network-prediction", "cnnlib-network-input", "cnnlib-network-field",
-                      "cnnlib-network-map", "cnnlib-network-detail", "cnnlib-network-clear", "cnnlib-network-bar"):
+                      "cnnlib-network-map", "cnnlib-network-detail", "cnnlib-network-clear", "cnnlib-network-bar",
+                      "cnnlib-network-zoom-cell", "cnnlib-network-patches"):
         assert css_class in w._esm
-    assert {"_esm", "layers", "weights", "examples", "example", "selected"} <= set(w.traits(sync=True))
+    assert {"_esm", "layers", "weights", "examples", "example", "selected", "patches"} <= set(w.traits(sync=True))
 
 
 # --------------------------------------------------------------------------- MNIST's normalisation of a drawing
@@ -309,7 +316,7 @@ console.log(JSON.stringify(images.map((x) => Array.from(normalizeDigit(x)))));
 
 def js_normalize(tmp_path, images):
     payload = [base64.b64encode(np.asarray(im, "<f4").tobytes()).decode() for im in images]
-    out = run_esm(tmp_path, "network_explorer.js", NORMALIZE_JS.replace("IMAGES", json.dumps(json.dumps(payload))))
+    out = run_esm(tmp_path, _network.ESM_FILES, NORMALIZE_JS.replace("IMAGES", json.dumps(json.dumps(payload))))
     return np.array(out, dtype=np.float32).reshape(len(images), 28, 28)
 
 

@@ -12,9 +12,11 @@ transposed convolution, each input pixel writing a copy of the kernel).
 
 ``network_explorer`` (6.4): a trained LeNet-5 running in the page; draw a digit, watch every
 layer, click a unit for its receptive field, kernel and Eq. (6.14) (``network_figure``: static;
-``normalize_digit``: a drawing scaled and centred as MNIST's digits were).
+``normalize_digit``: a drawing scaled and centred as MNIST's digits were; ``top_patches``: each
+channel's favourite patches of the training set, embedded so that a click shows them).
 """
 from ._flip_slide import FlipSlideExplorer, flip_slide_explorer, flip_slide_figure  # noqa: F401
 from ._conv_arithmetic import ConvArithmeticExplorer, conv_arithmetic_explorer, conv_arithmetic_figure  # noqa: F401
 from ._conv_arithmetic import transposed_conv_figure, unread_indices  # noqa: F401
 from ._network import NetworkExplorer, network_explorer, network_figure, normalize_digit, pick_examples  # noqa: F401
+from ._network_patches import PATCH_BUDGET, top_patches  # noqa: F401

@@ -3,15 +3,17 @@
 Each explorer's front-end is one self-contained ES module (the offline book cannot import
 from a CDN, and anywidget ships one module per widget), so the helpers every explorer needs
 (``el``, ``frame``) live once in ``cnnlib/widgets/widget_kit.js`` and are put in front of
-each module here. Each module lies next to the Python of its explorer.
+each module here (a module too long for one file is split into parts, put together here in
+order). Each module lies next to the Python of its explorer.
 """
 import pathlib
 
 STATIC = pathlib.Path(__file__).resolve().parent
 
 
-def esm_source(name: str) -> str:
-    """The ES module for ``cnnlib/widgets/<name>``: ``widget_kit.js`` followed by that file.
+def esm_source(*names: str) -> str:
+    """The ES module for ``cnnlib/widgets/<name>``: ``widget_kit.js`` followed by that file (or by
+    several files, in order, for an explorer whose module is split into parts).
 
     Examples
     --------
@@ -19,5 +21,7 @@ def esm_source(name: str) -> str:
     >>> "function frame(" in source and "export default" in source
     True
     """
-    kit = (STATIC / "widget_kit.js").read_text(encoding="utf-8")
-    return kit + "\n" + (STATIC / name).read_text(encoding="utf-8")
+    if not names:
+        raise TypeError("esm_source needs at least one file name, got none")
+    parts = ["widget_kit.js", *names]
+    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in parts)

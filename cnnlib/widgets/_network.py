@@ -30,7 +30,7 @@ from .._validation import nonnegative_int, pair
 from ._esm import esm_source
 
 __all__ = ["NetworkExplorer", "network_explorer", "network_figure", "pick_examples", "network_spec",
-           "normalize_digit", "SUPPORTED_LAYERS", "MAX_EXAMPLES"]
+           "normalize_digit", "layer_stages", "as_images_labels", "SUPPORTED_LAYERS", "MAX_EXAMPLES", "ESM_FILES"]
 
 #: The layer classes the explorer runs in JavaScript (anything else raises ``ValueError``).
 SUPPORTED_LAYERS = ("Conv2d", "ReLU", "Tanh", "MaxPool2d", "AvgPool2d", "Flatten", "Linear")
@@ -38,6 +38,9 @@ SUPPORTED_LAYERS = ("Conv2d", "ReLU", "Tanh", "MaxPool2d", "AvgPool2d", "Flatten
 MAX_EXAMPLES = 64
 #: The input the explorer draws on: one channel of 28 x 28 pixels in [0, 1] (MNIST's size).
 INPUT_SHAPE = (1, 28, 28)
+#: The explorer's ES module, in three files put together in this order after widget_kit.js: the
+#: network (forward pass, receptive fields, top patches), drawing, and the widget itself.
+ESM_FILES = ("network_explorer_net.js", "network_explorer_draw.js", "network_explorer.js")
 
 
 def _area_weights(n: int, m: int) -> np.ndarray:
@@ -245,7 +248,7 @@ def _output_shapes(model, leaves):
     return [shapes[k] for k in range(len(leaves))]
 
 
-def _as_images_labels(examples, name="examples"):
+def as_images_labels(examples, name="examples"):
     """``examples`` (a dataset with ``.images``/``.labels`` or a pair) as (N, 28, 28) floats and N ints."""
     import torch
 
@@ -281,8 +284,11 @@ class NetworkExplorer(anywidget.AnyWidget):
     last layer). Clicking a unit outlines its receptive field on the input and shows what
     produced it: for a convolution, the kernel and the input patch of each input channel and
     the numbers of Eq. (6.14) (summed over the input channels, plus the bias); for a pool, the
-    window; for a dense layer, its largest terms. The root element has the CSS class
-    ``cnnlib-network``; the prediction is written to ``.cnnlib-network-prediction``.
+    window; for a dense layer, its largest terms. The explanation starts with a zoom of the
+    unit's neighbourhood, squares of 30 px that a finger can choose on a phone
+    (``.cnnlib-network-zoom-cell``), and, when ``patches`` are embedded, the favourite patches
+    of the unit's channel in the training set (``.cnnlib-network-patches``). The root element
+    has the CSS class ``cnnlib-network``; the prediction is written to ``.cnnlib-network-prediction``.
 
     Attributes
     ----------
@@ -296,20 +302,32 @@ class NetworkExplorer(anywidget.AnyWidget):
         The example shown first (``-1``: an empty canvas).
     selected : list of int
         The unit whose inputs are shown: ``[layer index, channel, row, column]`` (``[]``: none).
+    patches : dict
+        :func:`cnnlib.widgets.top_patches`: each channel's favourite patches of a set of digits
+        (``{}``: none shown).
     """
 
-    _esm = traitlets.Unicode(esm_source("network_explorer.js")).tag(sync=True)
+    _esm = traitlets.Unicode(esm_source(*ESM_FILES)).tag(sync=True)
     layers = traitlets.List(traitlets.Dict()).tag(sync=True)
     weights = traitlets.Unicode("").tag(sync=True)
     examples = traitlets.List(traitlets.Dict()).tag(sync=True)
     example = traitlets.Int(-1).tag(sync=True)
     selected = traitlets.List(traitlets.Int()).tag(sync=True)
+    patches = traitlets.Dict().tag(sync=True)
 
     @traitlets.validate("example")
     def _valid_example(self, proposal):
         value = proposal["value"]
         if not -1 <= value < len(self.examples):
             raise ValueError(f"example must be -1 (empty canvas) or an index below {len(self.examples)}, got {value}")
+        return value
+
+    @traitlets.validate("patches")
+    def _valid_patches(self, proposal):
+        value = proposal["value"]
+        if value and not {"source", "count", "data", "layers"} <= set(value):
+            raise ValueError("patches must be {} or what widgets.top_patches returns (keys source, count, data, "
+                             f"layers), got keys {sorted(value)}")
         return value
 
     @traitlets.validate("selected")
@@ -321,13 +339,13 @@ class NetworkExplorer(anywidget.AnyWidget):
         return value
 
     def payload_bytes(self) -> int:
-        """Characters the weights, layer list and examples add to the page (the ES module not counted)."""
+        """Characters the weights, layer list, examples and patches add to the page (the ES module not counted)."""
         import json
 
-        return len(self.weights) + len(json.dumps(self.layers)) + len(json.dumps(self.examples))
+        return len(self.weights) + sum(len(json.dumps(x)) for x in (self.layers, self.examples, self.patches))
 
 
-def network_explorer(model, examples=None, *, example: int = 0) -> NetworkExplorer:
+def network_explorer(model, examples=None, *, example: int = 0, patches=None) -> NetworkExplorer:
     """Build the network explorer for a trained ``model`` (LeNet-5 on MNIST in the book).
 
     Parameters
@@ -343,6 +361,9 @@ def network_explorer(model, examples=None, *, example: int = 0) -> NetworkExplor
         ``None``: the reader only draws.
     example : int, default 0
         The example shown first (ignored without examples).
+    patches : dict, optional
+        :func:`cnnlib.widgets.top_patches` of ``model`` on a set of digits (the training set in
+        the book): a clicked unit then shows its channel's favourite patches.
 
     Returns
     -------
@@ -367,7 +388,7 @@ def network_explorer(model, examples=None, *, example: int = 0) -> NetworkExplor
     layers, weights = network_spec(model)
     items = []
     if examples is not None:
-        images, labels = _as_images_labels(examples)
+        images, labels = as_images_labels(examples)
         if not 1 <= len(images) <= MAX_EXAMPLES:
             raise ValueError(f"examples must hold 1 to {MAX_EXAMPLES} digits (each adds about 1 kB to the page), "
                              f"got {len(images)}")
@@ -377,7 +398,8 @@ def network_explorer(model, examples=None, *, example: int = 0) -> NetworkExplor
     start = -1 if not items else nonnegative_int(example, "example")
     if start >= len(items) and items:
         raise ValueError(f"example must be an index below {len(items)} (the number of examples), got {example}")
-    return NetworkExplorer(layers=layers, weights=_encode([weights]), examples=items, example=start)
+    return NetworkExplorer(layers=layers, weights=_encode([weights]), examples=items, example=start,
+                           patches=patches or {})
 
 
 def pick_examples(model, dataset, *, per_class: int = 1, misclassified: int = 8, device=None):
@@ -419,7 +441,7 @@ def pick_examples(model, dataset, *, per_class: int = 1, misclassified: int = 8,
 
     per_class = nonnegative_int(per_class, "per_class")
     misclassified = nonnegative_int(misclassified, "misclassified")
-    images, labels = _as_images_labels(dataset, "dataset")
+    images, labels = as_images_labels(dataset, "dataset")
     X = torch.as_tensor(images, dtype=torch.float32)[:, None]
     y = torch.as_tensor(labels)
     predicted = train.predict(model, (X, y), device=device).cpu()
@@ -433,18 +455,18 @@ def pick_examples(model, dataset, *, per_class: int = 1, misclassified: int = 8,
     return X[index], y[index]
 
 
-def _stages(layers):
+def layer_stages(layers):
     """Group the layers as the explorer draws them: each conv, pool or linear layer with the
-    activations that follow it. Returns a list of (index of the last layer in the group, title)."""
+    activations that follow it. Returns a list of (index of the first layer, of the last, title)."""
     stages = []
     for k, spec in enumerate(layers):
         short = spec["name"].rsplit(".", 1)[-1]
-        if spec["kind"] in ("relu", "tanh") and stages and stages[-1][2]:
-            title = stages[-1][1]
-            stages[-1] = (k, f"{title} + {spec['kind'].replace('relu', 'ReLU')}", False)
+        if spec["kind"] in ("relu", "tanh") and stages and stages[-1][3]:
+            first, _, title, _ = stages[-1]
+            stages[-1] = (first, k, f"{title} + {spec['kind'].replace('relu', 'ReLU')}", False)
         elif spec["kind"] != "flatten":
-            stages.append((k, short, spec["kind"] in ("conv", "linear")))
-    return [(k, title) for k, title, _ in stages]
+            stages.append((k, k, short, spec["kind"] in ("conv", "linear")))
+    return [(first, last, title) for first, last, title, _ in stages]
 
 
 def network_figure(model, image, *, unit=None, label=None):
@@ -496,7 +518,7 @@ def network_figure(model, image, *, unit=None, label=None):
         for leaf in leaves:
             h = leaf(h)
             outputs.append(h[0].cpu().numpy())
-    stages = _stages(layers)
+    stages = [(last, title) for _, last, title in layer_stages(layers)]
     field_title = ""
     if unit is not None:
         try:
