@@ -6,6 +6,11 @@ a residual block's shortcut) is run once instead, on a zero image: every map tha
 produces carries its geometry (size, field, jump, start); an operation outside the layers passes
 it on (an activation, a reshape that keeps the map), and an operation that merges maps (``cat``,
 ``+``, ``*``) gives the union of their fields: the largest path through the branches.
+
+:func:`trace_maps` is the walk itself, for any value a map can carry whose first entry is the
+map's size: :func:`trace_fields` runs it with the geometry above, and
+:func:`cnnlib.inner.receptive_field_box` with the input rows and columns each row and column of a
+map depends on.
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from torch.overrides import TorchFunctionMode
 
 from ._modes import eval_mode
 
-__all__ = ["trace_fields", "union"]
+__all__ = ["trace_fields", "trace_maps", "union"]
 
 _MERGES = {"cat": "Concatenate", "concat": "Concatenate", "concatenate": "Concatenate", "add": "Add",
            "__add__": "Add", "__radd__": "Add", "__iadd__": "Add", "add_": "Add", "mul": "Multiply",
@@ -52,14 +57,44 @@ def trace_fields(model: nn.Module, input_shape, start, rows, through):
     per merge of maps, in the order of one forward pass of ``model`` on a zero image."""
     from .shapes import FieldRow
 
-    names = {id(m): name for name, m in model.named_modules()}
-    leaf_ids = {id(m) for m in model.modules() if not list(m.children())}
-    maps = {}  # id(tensor) -> (tensor, geometry); the tensor is kept so that its id stays its own
-    inside, pending = [], {}  # modules being run; the geometry each running leaf will produce
-    in_leaf = [0]  # how many leaves are running (their inner operations are theirs, not followed)
-
     def add_row(name, kind, geometry):
         rows.append(FieldRow(len(rows), name, kind, *geometry))
+
+    trace_maps(model, input_shape, start, through, union, add_row)
+    return rows
+
+
+def trace_maps(model: nn.Module, input_shape, start, through, merge, on_map=None, stop_at=None):
+    """Run ``model`` once on a zero image and follow a value along its maps.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    input_shape : tuple (C, H, W) or (H, W)
+    start : tuple
+        The input map's value; its first entry is the map's size ``(H, W)``, and so is every value's.
+    through : callable ``(layer, name, value) -> value or None``
+        The value of a leaf's output from its input's; ``None`` ends the maps (a flatten, a dense
+        layer, a global pooling: every later unit sees the whole input).
+    merge : callable ``(values, where) -> value``
+        The value of a map that merges maps (``cat``, ``+``, ``*``) with these different values.
+    on_map : callable ``(name, kind, value)``, optional
+        Told of every leaf's output and every merge, in the order they run.
+    stop_at : str, optional
+        A module's name (``''``: the model): stop when it returns.
+
+    Returns
+    -------
+    The value of the output of ``stop_at`` (``None`` when the maps ended before it, or without
+    ``stop_at``).
+    """
+    names = {id(m): name for name, m in model.named_modules()}
+    leaf_ids = {id(m) for m in model.modules() if not list(m.children())}
+    maps = {}  # id(tensor) -> (tensor, value); the tensor is kept so that its id stays its own
+    inside, pending = [], {}  # modules being run; the value each running leaf will produce
+    in_leaf = [0]  # how many leaves are running (their inner operations are theirs, not followed)
+    found_at_stop = []
+    on_map = on_map or (lambda name, kind, value: None)
 
     def before(module, args):
         inside.append(names.get(id(module), type(module).__name__))
@@ -67,24 +102,27 @@ def trace_fields(model: nn.Module, input_shape, start, rows, through):
             in_leaf[0] += 1
             found = maps.get(id(args[0])) if args and isinstance(args[0], torch.Tensor) else None
             if found is not None:
-                geometry = through(module, inside[-1], found[1])
-                if geometry is None:
+                value = through(module, inside[-1], found[1])
+                if value is None:
                     raise _Stop
-                pending[id(module)] = geometry
+                pending[id(module)] = value
 
     def after(module, args, output):
         name = inside.pop()
         in_leaf[0] -= id(module) in leaf_ids
-        geometry = pending.pop(id(module), None)
-        if geometry is not None and isinstance(output, torch.Tensor):
-            if tuple(output.shape[-2:]) != geometry[0]:
+        value = pending.pop(id(module), None)
+        if value is not None and isinstance(output, torch.Tensor):
+            if tuple(output.shape[-2:]) != value[0]:
                 raise ValueError(f"receptive_field: layer {name} ({type(module).__name__}) gives maps of size "
-                                 f"{tuple(output.shape[-2:])}, not the {geometry[0]} its geometry predicts")
-            maps[id(output)] = (output, geometry)
-            add_row(name, type(module).__name__, geometry)
+                                 f"{tuple(output.shape[-2:])}, not the {value[0]} its geometry predicts")
+            maps[id(output)] = (output, value)
+            on_map(name, type(module).__name__, value)
+        if stop_at is not None and name == stop_at and id(module) in names:
+            found_at_stop.append(maps.get(id(output), (None, None))[1] if isinstance(output, torch.Tensor) else None)
+            raise _Stop
 
     class Follow(TorchFunctionMode):
-        """Pass geometries on through the operations run outside the layers."""
+        """Pass values on through the operations run outside the layers."""
 
         def __torch_function__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
@@ -107,11 +145,11 @@ def trace_fields(model: nn.Module, input_shape, start, rows, through):
                                 f"({sorted({g[0] for g in found})} to {tuple(t.shape[-2:])}) outside a layer it knows "
                                 "(Conv2d, MaxPool2d, AvgPool2d)")
         distinct = list(dict.fromkeys(found))
-        geometry = distinct[0] if len(distinct) == 1 else union(distinct, where)
+        value = distinct[0] if len(distinct) == 1 else merge(distinct, where)
         if len(distinct) > 1:
-            add_row(inside[-1] if inside else "", _MERGES.get(fname, fname), geometry)
+            on_map(inside[-1] if inside else "", _MERGES.get(fname, fname), value)
         for t in outs:
-            maps[id(t)] = (t, geometry)
+            maps[id(t)] = (t, value)
 
     channels = input_shape[0] if len(input_shape) == 3 else next(
         (m.in_channels for m in model.modules() if isinstance(m, nn.Conv2d)), 1)
@@ -129,7 +167,7 @@ def trace_fields(model: nn.Module, input_shape, start, rows, through):
     finally:
         for h in handles:
             h.remove()
-    return rows
+    return found_at_stop[0] if found_at_stop else None
 
 
 def _tensors(values) -> list:

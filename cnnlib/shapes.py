@@ -8,6 +8,7 @@ Chapter 6, Sections 6.3 (Eqs. (6.16)–(6.19)) and 6.4 (receptive fields).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -18,7 +19,7 @@ __all__ = [
     # Section 6.3: output sizes
     "output_size", "effective_kernel_size", "dilate_kernel", "per_side_padding",
     # Section 6.4: receptive fields
-    "FieldRow", "ReceptiveFields", "receptive_field", "layer_geometry", "leaves",
+    "FieldRow", "ReceptiveFields", "receptive_field", "layer_geometry", "Window", "layer_window", "leaves",
 ]
 
 
@@ -434,19 +435,49 @@ def _is_chain(model) -> bool:
                for m in model.modules())
 
 
-def _through(layer, name, geometry):
-    """The geometry (output size, field, jump, start) after ``layer``; ``None`` after a layer that
-    ends the maps (``Flatten``, ``Linear``, adaptive pooling: a unit then sees the whole input)."""
+class Window(NamedTuple):
+    """How one layer's windows lie on its input (see :func:`layer_window`): pairs of ints (rows, columns)."""
+
+    size: tuple     #: output size
+    kernel: tuple   #: kernel size K (taps), before dilation
+    dilation: tuple  #: d: the taps are d apart
+    stride: tuple   #: s
+    padding: tuple  #: p: zeros before the first row (column); output o's taps are o s - p + t d, t < K
+
+
+def layer_window(layer, input_size, name: str = "layer"):
+    """The windows of a layer on maps of ``input_size``: a :class:`Window`, or ``None`` after the maps end.
+
+    Parameters
+    ----------
+    layer : torch.nn.Module
+        A leaf: ``Conv2d`` (any padding, TensorFlow's ``Conv2dSame`` too), ``MaxPool2d`` or
+        ``AvgPool2d`` (``ceil_mode`` too), or a layer that keeps the geometry (activations,
+        normalization, dropout: a 1 x 1 window, stride 1, no padding). ``Flatten``, ``Linear``
+        and adaptive pooling end the maps (``None``); any other layer is a ``TypeError``.
+    input_size : (int, int)
+        Size of the maps the layer gets.
+    name : str
+        The layer's name, for the error messages.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> layer_window(nn.Conv2d(1, 1, 3, stride=2, padding=2, dilation=2), (9, 9))
+    Window(size=(5, 5), kernel=(3, 3), dilation=(2, 2), stride=(2, 2), padding=(2, 2))
+    >>> layer_window(nn.ReLU(), (4, 6)).size, layer_window(nn.Flatten(), (4, 6))
+    ((4, 6), None)
+    """
     import math
 
     from torch import nn
 
-    M, r, j, c = geometry
+    M = tuple(input_size)
     kind = type(layer).__name__
     if isinstance(layer, (nn.Flatten, nn.Linear, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
         return None
     if kind in _SAME_GEOMETRY:
-        return geometry
+        return Window(M, (1, 1), (1, 1), (1, 1), (0, 0))
     if not isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
         raise TypeError(f"receptive_field does not know how layer {name} ({kind}) changes the geometry; "
                         f"it handles Conv2d, MaxPool2d, AvgPool2d and {', '.join(_SAME_GEOMETRY[:4])}, ...")
@@ -466,9 +497,21 @@ def _through(layer, name, geometry):
                 out -= 1
             size.append(out)
     if min(size) < 1:
-        raise ValueError(f"layer {name} ({kind}) gets an input of size {tuple(M)}, smaller than its "
+        raise ValueError(f"layer {name} ({kind}) gets an input of size {M}, smaller than its "
                          f"kernel {tuple(K_eff)} with padding {tuple(p)}: the input_shape is too small")
-    c = [c_ + ((k - 1) / 2 - p_) * j_ for c_, k, p_, j_ in zip(c, K_eff, p, j)]
+    return Window(tuple(size), pair(layer.kernel_size, "kernel_size"), pair(getattr(layer, "dilation", 1), "dilation"),
+                  tuple(s), tuple(p))
+
+
+def _through(layer, name, geometry):
+    """The geometry (output size, field, jump, start) after ``layer``; ``None`` after a layer that
+    ends the maps (``Flatten``, ``Linear``, adaptive pooling: a unit then sees the whole input)."""
+    M, r, j, c = geometry
+    window = layer_window(layer, M, name)
+    if window is None:
+        return None
+    K_eff = [d * (k - 1) + 1 for k, d in zip(window.kernel, window.dilation)]
+    c = [c_ + ((k - 1) / 2 - p_) * j_ for c_, k, p_, j_ in zip(c, K_eff, window.padding, j)]
     r = [r_ + (k - 1) * j_ for r_, k, j_ in zip(r, K_eff, j)]
-    j = [j_ * s_ for j_, s_ in zip(j, s)]
-    return tuple(size), tuple(r), tuple(j), tuple(float(v) for v in c)
+    j = [j_ * s_ for j_, s_ in zip(j, window.stride)]
+    return window.size, tuple(r), tuple(j), tuple(float(v) for v in c)

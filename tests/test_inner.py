@@ -1,7 +1,9 @@
 """cnnlib.inner against independent oracles.
 
-- receptive_field_box: the support of the input gradient of one unit of a network whose every
-  path carries a positive weight (test_receptive_field's oracle), now for every unit, clipped;
+- receptive_field_box: the bounding box of the support of the input gradient of one unit of a
+  network whose every path carries a positive weight (test_receptive_field's oracle), for every
+  unit, border units (padding, dilated taps, ceil-mode pools) and branches (Fire, residual,
+  inception) included;
 - top_activations: brute force over the whole layer output, and the batches it streams;
 - deconvnet: an explicit layer-by-layer reverse pass (switch unpooling, rectification,
   transposed convolutions) on small hand-made networks, with and without a concatenation;
@@ -16,24 +18,12 @@ from hypothesis import given, settings, strategies as st
 from torch import nn
 
 from cnnlib import inner, models
-from test_receptive_field import _oracle_model, stack  # the same drawn stacks as shapes.receptive_field's test
+from test_receptive_field import _oracle_model, _positive_twin, stack  # shapes.receptive_field's stacks and twin
 
 
 def _support_box(grad):
     rows, cols = np.nonzero(grad)
     return rows.min(), cols.min(), rows.max(), cols.max()
-
-
-def _has_gaps(layers):
-    """True when some input pixels inside a field reach no unit (dilation, or a stride longer than the kernel)."""
-    for layer in layers:
-        if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            k = np.atleast_1d(layer.kernel_size)[0]
-            s = np.atleast_1d(layer.stride)[0]
-            d = np.atleast_1d(getattr(layer, "dilation", 1))[0]
-            if d > 1 or s > k:
-                return True
-    return False
 
 
 # --------------------------------------------------------------------------- receptive_field_box
@@ -67,10 +57,7 @@ def test_box_contains_the_gradient_support_and_is_tight(layers, H, W, data):
     top, left, bottom, right = inner.receptive_field_box(net, str(len(layers) - 1), (r, c), (1, H, W))
     y[0, 0, r, c].backward()
     grad = x.grad[0, 0].numpy()
-    t, l, b, rr = _support_box(grad)
-    assert top <= t and left <= l and b <= bottom and rr <= right  # the box holds every pixel that matters
-    if not _has_gaps(layers):
-        assert (t, l, b, rr) == (top, left, bottom, right)
+    assert (top, left, bottom, right) == _support_box(grad)  # dilation and strides longer than kernels too
 
 
 def _fire_net(pool):
@@ -113,6 +100,124 @@ def test_squeezenet_fields_and_a_max_pool_network():
     t, l, b, r = inner.receptive_field_box(net, "features.relu2", (7, 2), (1, 28, 28))
     rows, cols = np.nonzero(x.grad[0, 0].numpy())
     assert rows.min() >= t and rows.max() <= b and cols.min() >= l and cols.max() <= r
+
+
+def test_box_with_dilation_at_a_border():
+    """Conv2d(1, 1, 3, dilation=2, padding=2) on 5 x 5: unit (0, 1) has taps at columns -1, 1 and 3, so
+    columns 1 to 3 (issue 19; walking back the effective kernel gave 0 to 3) and rows 0 to 2 (taps -2, 0, 2)."""
+    net = nn.Sequential(nn.Conv2d(1, 1, 3, dilation=2, padding=2, bias=False))
+    nn.init.ones_(net[0].weight)
+    x = torch.ones(1, 1, 5, 5, requires_grad=True)
+    net(x)[0, 0, 0, 1].backward()
+    assert _support_box(x.grad[0, 0].numpy()) == (0, 1, 2, 3)
+    assert inner.receptive_field_box(net, "0", (0, 1), (1, 5, 5)) == (0, 1, 2, 3)
+
+
+class _SumWindows(nn.Module):
+    """A max pool's windows summed with weight 1 (dilation and ceil mode included): every pixel of a window
+    reaches the output through a positive weight. PyTorch's own pool says how many windows there are."""
+
+    def __init__(self, pool):
+        super().__init__()
+        self.pool = pool
+
+    def forward(self, x):
+        h, w = self.pool(x).shape[-2:]
+        (k, _), (s, _), (p, _), (d, _) = (nn.modules.utils._pair(v) for v in (
+            self.pool.kernel_size, self.pool.stride, self.pool.padding, self.pool.dilation))
+        extra = [max(0, (o - 1) * s + d * (k - 1) + 1 - (m + 2 * p)) for o, m in zip((h, w), x.shape[-2:])]
+        padded = F.pad(x, (p, p + extra[1], p, p + extra[0]))
+        return F.conv2d(padded, torch.ones(1, 1, k, k, dtype=x.dtype), stride=s, dilation=d)[..., :h, :w]
+
+
+def _kernel_and_stride(build):
+    """Layers ``build(k, s)`` for a kernel size k of 1 to 4 and a stride s of 1 to 3."""
+    return st.tuples(st.integers(1, 4), st.integers(1, 3)).flatmap(lambda ks: build(*ks))
+
+
+# Convolutions with any padding (a window may read padding only), stride and dilation; max pools with
+# dilation and ceil mode; average pools with ceil mode; ReLUs.
+_BORDERED_LAYER = st.one_of(
+    _kernel_and_stride(lambda k, s: st.integers(1, 3).flatmap(lambda d: st.builds(
+        nn.Conv2d, st.just(1), st.just(1), st.just(k), stride=st.just(s), dilation=st.just(d),
+        padding=st.integers(0, d * (k - 1) + 1), bias=st.just(False)))),
+    _kernel_and_stride(lambda k, s: st.builds(nn.Conv2d, st.just(1), st.just(1), st.just(k), padding=st.just("same"),
+                                              dilation=st.integers(1, 3), bias=st.just(False))),
+    _kernel_and_stride(lambda k, s: st.builds(nn.MaxPool2d, st.just(k), st.just(s), st.integers(0, k // 2),
+                                              dilation=st.integers(1, 2), ceil_mode=st.booleans())),
+    _kernel_and_stride(lambda k, s: st.builds(nn.AvgPool2d, st.just(k), st.just(s), st.integers(0, k // 2),
+                                              ceil_mode=st.booleans())),
+    st.builds(nn.ReLU))
+
+
+def _ones_twin(layers):
+    """``_oracle_model``'s convolutions of ones, with max pools summed over their own windows (dilation, ceil
+    mode) and average pools kept as they are (ceil mode); ReLUs left out."""
+    return nn.Sequential(*[_SumWindows(layer) if isinstance(layer, nn.MaxPool2d) else
+                           layer if isinstance(layer, nn.AvgPool2d) else _oracle_model([layer])[0]
+                           for layer in layers if not isinstance(layer, nn.ReLU)])
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_BORDERED_LAYER, min_size=1, max_size=4), st.integers(3, 30), st.integers(3, 30), st.data())
+def test_box_is_the_gradient_support_at_the_borders(layers, H, W, data):
+    """Every unit's box is the bounding box of the pixels with a nonzero input gradient in a twin whose paths
+    all carry positive weights (convolutions of ones, max pools as sums over the same windows); border
+    units, whose windows reach into padding, are drawn as often as inner ones."""
+    net = nn.Sequential(*layers)
+    x = torch.ones(1, 1, H, W, dtype=torch.float64, requires_grad=True)
+    try:
+        y = _ones_twin(layers)(x)
+        assert y.shape == net.double()(x).shape
+    except RuntimeError:  # the input is too small for this stack
+        return
+    h, w = y.shape[-2:]
+    r = data.draw(st.sampled_from(sorted({0, h - 1, data.draw(st.integers(0, h - 1))})))
+    c = data.draw(st.sampled_from(sorted({0, w - 1, data.draw(st.integers(0, w - 1))})))
+    y[0, 0, r, c].backward()
+    grad = x.grad[0, 0].numpy()
+    if not grad.any():  # the unit's windows read only padding
+        with pytest.raises(ValueError, match=rf"position \({r}, {c}\) of layer '{len(layers) - 1}' reads only "
+                                             "padding"):
+            inner.receptive_field_box(net, str(len(layers) - 1), (r, c), (1, H, W))
+        return
+    assert inner.receptive_field_box(net, str(len(layers) - 1), (r, c), (1, H, W)) == _support_box(grad)
+
+
+def _branch_support(twin, layer, unit, channels, size):
+    x = torch.ones(1, 3, size, size, requires_grad=True)
+    out = {}
+    handle = dict(twin.named_modules())[layer].register_forward_hook(lambda m, i, o: out.setdefault("y", o))
+    twin(x)
+    handle.remove()
+    out["y"][0, channels, unit[0], unit[1]].sum().backward()
+    return _support_box(x.grad[0].abs().sum(0).numpy())
+
+
+@pytest.mark.parametrize("build, layer, channels", [
+    (models.squeezenet1_1, "features.fire2", slice(None)),                        # the 3 x 3 path: 15 x 15
+    (models.squeezenet1_1, "features.fire2.expand1x1_activation", slice(None)),   # the 1 x 1 path: 7 x 7
+    (models.squeezenet1_1, "features.fire3", slice(None)),
+    (lambda: models.resnet(18), "features.stage2", slice(None)),     # a projection shortcut beside two 3 x 3
+    (lambda: models.resnet(18), "features.stage3.block1.shortcut", slice(None)),
+    (models.googlenet, "features.inception3a", slice(None)),         # four branches, a 5 x 5 among them
+])
+def test_box_follows_the_largest_path_through_branches(build, layer, channels):
+    """Fire, residual and inception modules: the box is the bounding box of the gradient's support of the
+    positive twin, at a corner, at the opposite corner and in the middle of the map (walking the branches
+    in sequence, as the box did before, adds the kernels of parallel branches)."""
+    torch.manual_seed(0)
+    model = build().eval()
+    twin, size = _positive_twin(model), 72
+    h, w = inner.feature_maps(model, layer, torch.zeros(3, size, size)).shape[-2:]
+    for unit in [(0, 0), (h - 1, w - 1), (h // 2, w // 3)]:
+        box = inner.receptive_field_box(model, layer, unit, (3, size, size))
+        assert box == _branch_support(twin, layer, unit, channels, size), (layer, unit)
+    if layer == "features.fire2":
+        assert box[2] - box[0] + 1 == 15
+    if layer.endswith("expand1x1_activation"):
+        assert box[2] - box[0] + 1 == 7
 
 
 # --------------------------------------------------------------------------- feature maps, top activations

@@ -9,8 +9,9 @@ backpropagation, occlusion, panels), ``optimize`` (activation maximisation), ``_
 - :func:`activation_maxima` and :func:`top_activations`: which inputs (and where in them)
   excite one channel of a layer most; the images are streamed in batches;
   :func:`selective_channels` picks channels worth showing (none that is dead on the images).
-- :func:`receptive_field_box`: the input pixels that can affect one activation, from
-  :func:`cnnlib.shapes.receptive_field`.
+- :func:`receptive_field_box`: the input pixels that can affect one activation, following the
+  maps as :func:`cnnlib.shapes.receptive_field` does (through branches by the largest path),
+  row by row, so that padding and dilated taps at the borders count only where they read pixels.
 - :func:`deconvnet`: Zeiler and Fergus's projection of one activation back to pixel space;
   :func:`guided_backprop`, the same with backpropagation's mask added at each ReLU.
 - :func:`occlusion_map`: how a score changes when a grey square hides part of the input.

@@ -2,11 +2,14 @@
 boxes (Section 6.4.6); re-exported by :mod:`cnnlib.inner`."""
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import torch
 from torch import nn
 
 from .. import shapes
+from .._field_trace import trace_maps
 from .._modes import eval_mode
 from .._validation import pair, positive_int
 from ._common import (_as_image, _batches, _check_channel, _check_position, _count, _device, _dtype, _run_to,
@@ -217,11 +220,8 @@ def selective_channels(values, n: int, *, k: int = 9) -> list:
 
 
 # --------------------------------------------------------------------------- receptive fields
-def _leaves_up_to(model: nn.Module, name: str) -> list:
-    """The leaf modules of ``model`` in registration order, up to the last one inside ``name``."""
-    leaves = list(shapes.leaves(model))
-    inside = [i for i, (leaf, _) in enumerate(leaves) if name == "" or leaf == name or leaf.startswith(name + ".")]
-    return [module for _, module in leaves[:inside[-1] + 1]]
+_NONE = 2 ** 62  # the smallest input row of a unit that reads no input row (only padding): larger than any
+_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (layout, {(layer, input shape): rows})
 
 
 def receptive_field_box(model: nn.Module, layer, position, input_shape) -> tuple:
@@ -230,14 +230,14 @@ def receptive_field_box(model: nn.Module, layer, position, input_shape) -> tuple
     Parameters
     ----------
     model : torch.nn.Module
-        A network whose layers up to ``layer`` run in the order they were registered
-        (``nn.Sequential``, possibly nested): convolutions (any padding, stride, dilation),
-        max and average pooling (ceil mode too) and layers that keep the geometry
-        (activations, normalization, dropout). SqueezeNet's :class:`cnnlib.models.Fire`
-        modules qualify too: their 1 x 1 branch sees less than the 3 x 3 branch registered
-        after it.
+        A network of convolutions (any padding, stride, dilation), max and average pooling
+        (ceil mode too) and layers that keep the geometry (activations, normalization,
+        dropout), in a chain (``nn.Sequential``) or in branches that merge (SqueezeNet's
+        :class:`cnnlib.models.Fire`, inception modules, residual blocks): whatever
+        :func:`cnnlib.shapes.receptive_field` can follow.
     layer : str or torch.nn.Module
-        The layer whose unit is asked about.
+        The layer whose unit is asked about: a leaf, or a module whose output merges branches
+        (then the box is that of the largest path through them).
     position : (int, int)
         ``(row, col)`` of the unit on the layer's output map.
     input_shape : tuple (C, H, W) or (H, W)
@@ -247,20 +247,26 @@ def receptive_field_box(model: nn.Module, layer, position, input_shape) -> tuple
     -------
     (int, int, int, int)
         ``(top, left, bottom, right)``: rows ``top..bottom`` and columns ``left..right`` of
-        the input, both ends included.
+        the input, both ends included: the smallest box that holds every input pixel on which
+        the unit depends.
 
     Notes
     -----
     The field of unit ``(i, j)`` is centred at ``start + (i, j) * jump`` and is ``size``
     pixels wide, with ``start``, ``jump`` and ``size`` from
     :func:`cnnlib.shapes.receptive_field`. That formula ignores the edges of the maps in
-    between: a window of a later layer can reach past the end of an earlier map (into its
-    padding, or into rows a strided layer never read). So the box is found layer by layer
-    instead, going back from the unit: a layer with effective kernel ``K'``, stride ``s`` and
-    padding ``p`` reads rows ``a s - p`` to ``b s - p + K' - 1`` of its input for output rows
-    ``a`` to ``b``, and those are cut to the rows that input has. Inside the image the two
-    agree. With max pooling, only some of these pixels affect the activation for a given
-    input; the box holds every pixel that can.
+    between and the gaps between dilated taps: a window of a later layer can reach past the
+    end of an earlier map, into padding or into rows a strided layer never read, and a
+    dilated window at a border has taps outside the map. So the box is found from the rows
+    themselves, following the maps forward from the input (rows and columns separately): a
+    layer with kernel K, dilation d, stride s and padding p gives output row o the taps
+    ``o s - p + t d`` (t < K); of these, the ones inside its input map count, and output row
+    o depends on the input rows that those rows depend on: their smallest and largest are
+    kept. Where branches merge (``cat``, ``+``, ``*``), a row depends on what any branch's row
+    depends on: the largest path. Inside the image this agrees with the formula. With max
+    pooling, only some of these pixels affect the activation for a given input; the box holds
+    every pixel that can. A unit whose windows read only padding depends on no pixel: a
+    ``ValueError``.
 
     Examples
     --------
@@ -271,30 +277,63 @@ def receptive_field_box(model: nn.Module, layer, position, input_shape) -> tuple
     (8, 16, 21, 27)
     >>> receptive_field_box(models.lenet5(), "features.conv1", (0, 0), (1, 28, 28))
     (0, 0, 2, 2)
+
+    A dilated window at the border: taps at columns -1, 1 and 3, of which 1 and 3 are pixels.
+
+    >>> receptive_field_box(nn.Conv2d(1, 1, 3, dilation=2, padding=2), "", (0, 1), (1, 5, 5))
+    (0, 1, 2, 3)
     """
     name = layer_name(model, layer)
     if not isinstance(input_shape, (tuple, list)) or len(input_shape) not in (2, 3):
         raise ValueError(f"input_shape must be (C, H, W) or (H, W), got {input_shape!r}")
     H, W = (positive_int(v, "input_shape") for v in input_shape[-2:])
-    leaves = _leaves_up_to(model, name)
-    rows = shapes.receptive_field(nn.Sequential(*leaves), tuple(input_shape))
-    if len(rows) < len(leaves) + 1:  # the walk stopped at a Flatten, Linear or adaptive pooling
+    value = _rows_of(model, name, tuple(input_shape))
+    if value is None:  # the walk stopped at a Flatten, Linear or adaptive pooling
         raise ValueError(f"layer {name!r} comes after a flatten, dense or adaptive pooling layer: each of its units "
                          f"sees the whole input, so it has no receptive-field box; use (0, 0, {H - 1}, {W - 1})")
-    row = rows[-1]
+    (h, w), (row_lo, row_hi), (col_lo, col_hi) = value
     r, c = pair(position, "position", minimum=0)
-    h, w = row.output_size
     if r >= h or c >= w:
         raise ValueError(f"position must lie on the {(h, w)} map of layer {name!r} "
                          f"(rows 0..{h - 1}, columns 0..{w - 1}), got {(r, c)}")
-    lo, hi = [r, c], [r, c]  # rows and columns of the current map that matter
-    for i in range(len(leaves), 0, -1):  # back from the unit to the input, one layer at a time
-        leaf = leaves[i - 1]
-        if isinstance(leaf, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            K_eff, s, p = shapes.layer_geometry(leaf)
-            size_in = rows[i - 1].output_size
-            lo = [max(a * s_ - p_, 0) for a, s_, p_ in zip(lo, s, p)]
-            hi = [min(b * s_ - p_ + k - 1, m - 1) for b, s_, p_, k, m in zip(hi, s, p, K_eff, size_in)]
-    return lo[0], lo[1], hi[0], hi[1]
+    if row_hi[r] < 0 or col_hi[c] < 0:
+        raise ValueError(f"position {(r, c)} of layer {name!r} reads only padding: no input pixel affects it, "
+                         "so it has no receptive-field box")
+    return row_lo[r], col_lo[c], row_hi[r], col_hi[c]
 
 
+def _rows_of(model: nn.Module, name: str, input_shape: tuple):
+    """What each row and column of layer ``name``'s output depends on (see :func:`_rows_through`); one forward
+    pass per model, layer, input size and layout of the layers (a page asks about many units of one layer)."""
+    layout = tuple((n, type(m).__name__, m.extra_repr()) for n, m in model.named_modules())
+    if model not in _ROWS or _ROWS[model][0] != layout:  # a changed layer forgets what was found before
+        _ROWS[model] = (layout, {})
+    known = _ROWS[model][1]
+    if (name, input_shape) not in known:
+        H, W = input_shape[-2:]
+        start = ((H, W), (tuple(range(H)),) * 2, (tuple(range(W)),) * 2)
+        known[name, input_shape] = trace_maps(model, input_shape, start, _rows_through, _rows_merge, stop_at=name)
+    return known[name, input_shape]
+
+
+def _rows_through(layer, name, value):
+    """For each row (column) of ``layer``'s output, the smallest and largest input row (column) it depends on."""
+    window = shapes.layer_window(layer, value[0], name)
+    if window is None:
+        return None
+    axes = []
+    for a, (lo, hi) in enumerate(value[1:]):
+        taps = (np.arange(window.size[a])[:, None] * window.stride[a] - window.padding[a]
+                + np.arange(window.kernel[a])[None, :] * window.dilation[a])
+        inside = (taps >= 0) & (taps < len(lo))
+        taps = np.clip(taps, 0, len(lo) - 1)
+        axes.append((tuple(np.where(inside, np.asarray(lo)[taps], _NONE).min(axis=1).tolist()),
+                     tuple(np.where(inside, np.asarray(hi)[taps], -1).max(axis=1).tolist())))
+    return (window.size, *axes)
+
+
+def _rows_merge(values, where):
+    """A map that merges maps: each of its rows depends on what the merged maps' rows depend on."""
+    size = values[0][0]
+    return (size, *((tuple(np.min([v[1 + a][0] for v in values], axis=0).tolist()),
+                     tuple(np.max([v[1 + a][1] for v in values], axis=0).tolist())) for a in range(2)))
