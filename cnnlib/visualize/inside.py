@@ -261,8 +261,8 @@ def plot_layer_panel(panel: Mapping, *, title: str | None = None, size: float = 
             both[:drawn.shape[0], :drawn.shape[1]] = drawn
             both[:patches.shape[0], drawn.shape[1] + gap:] = patches
         ax.imshow(both, interpolation="nearest")
-        ax.set_title(f"channel {channel}", fontsize=12)
+        ax.set_title(f"channel {channel}", fontsize=13)   # >= 9 px on a 390 px phone (issue 21)
         ax.axis("off")
     if title:
-        fig.suptitle(title, fontsize=13)
+        fig.suptitle(title, fontsize=14)
     return fig
