@@ -251,12 +251,16 @@ def test_cached_fit_trains_once_then_loads(tmp_path, capsys):
     kwargs = dict(epochs=2, batch_size=16, lr=0.01, device="cpu", progress=False)
     first = _tiny_cnn()
     h1 = train.cached_fit(first, ds, ds, name="tiny", root=tmp_path, **kwargs)
-    assert "Saved the trained weights" in capsys.readouterr().out
+    saved = capsys.readouterr().out
+    assert "Saved the trained weights" in saved and "\nto weights/tiny-" in saved
+    assert str(tmp_path) not in saved  # a page prints no path of the machine that built it (6.4.4)
     files = sorted(p.suffix for p in (tmp_path / "weights").iterdir())
     assert files == [".json", ".pt"]
     second = _tiny_cnn()
     h2 = train.cached_fit(second, ds, ds, name="tiny", root=tmp_path, **kwargs)
-    assert "Loaded the trained weights" in capsys.readouterr().out
+    loaded = capsys.readouterr().out
+    assert "Loaded the trained weights" in loaded and str(tmp_path) not in loaded
+    assert max(len(line) for line in loaded.splitlines()) <= 80  # fits the output box at 1280 px
     assert h1 == h2 and not second.training
     for a, b in zip(first.state_dict().values(), second.state_dict().values()):
         assert torch.equal(a, b)

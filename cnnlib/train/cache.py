@@ -125,7 +125,7 @@ def _load_or_train(model, train_data, val_data, weights, record, device, verbose
     history = load_entry(model, weights, record, device)
     if history is not None:
         if verbose:
-            print(f"Loaded the trained weights from {weights} (same model, data and settings as before).")
+            print(f"Loaded the trained weights (same model, data and settings as before)\nfrom {_shown(weights)}.")
         return history
     history = fit(model, train_data, val_data, device=device, **fit_kwargs)
     try:
@@ -135,8 +135,13 @@ def _load_or_train(model, train_data, val_data, weights, record, device, verbose
                       "trained and its History returned, but the next run will train again", stacklevel=3)
         return history
     if verbose:
-        print(f"Saved the trained weights to {weights}; running this cell again loads them.")
+        print(f"Saved the trained weights (running this cell again loads them)\nto {_shown(weights)}.")
     return history
+
+
+def _shown(weights: str) -> str:
+    """Where the weights are, as a page may print it: inside the data folder, not the machine's absolute path."""
+    return f"weights/{os.path.basename(weights)} in the data folder"
 
 
 @contextlib.contextmanager
