@@ -168,3 +168,80 @@ def test_finger_strokes_draw_on_a_phone(browser, site, rel):
         assert page.evaluate("scrollY") == scroll, "a finger stroke on the canvas scrolled the page"
     finally:
         context.close()
+
+
+TOUCH = 24  # px: the smallest target a finger can hit (WCAG 2.2's minimum target size)
+
+
+@pytest.mark.parametrize("rel", WITH_EXPLORER or [pytest.param(None, marks=pytest.mark.skip("no page embeds it"))])
+def test_touch_targets_on_a_phone(explorer_page, rel):
+    """At 390 px every target is at least 24 x 24 px: the controls, each channel's map, each dense
+    layer's row of bars; a tap on a map opens a zoom of the unit's neighbourhood whose squares are
+    targets of their own, and a tap on a square chooses that unit."""
+    page, visit, root = explorer_page(rel, 390)
+    assert not visit.page_errors, visit.page_errors
+    boxes = root.evaluate("""(el, R) => {
+        const box = (n) => { const r = n.getBoundingClientRect(); return [r.width, r.height]; };
+        return { controls: [...el.querySelectorAll(`.${R}-clear, .${R}-examples`)].map(box),
+                 maps: [...el.querySelectorAll(`.${R}-map`)].map(box),
+                 rows: [...new Set([...el.querySelectorAll(`.${R}-bar`)].map(b => b.parentNode.parentNode))].map(box) };
+    }""", ROOT)
+    assert boxes["maps"] and boxes["rows"]
+    small = {kind: [b for b in found if min(b) < TOUCH] for kind, found in boxes.items()}
+    assert not any(small.values()), f"targets under {TOUCH} px at 390 px: {small}"
+    # a conv1 unit is under 2 px on the map: the tap chooses roughly, the zoom exactly
+    conv1 = root.locator(f'.{ROOT}-map[data-layer="0"]').nth(1)
+    conv1.scroll_into_view_if_needed()
+    assert conv1.bounding_box()["width"] / 28 < TOUCH / 10
+    conv1.click()
+    cells = root.locator(f".{ROOT}-zoom-cell")
+    cells.first.wait_for(state="visible", timeout=5_000)
+    sizes = root.evaluate(f"""el => [...el.querySelectorAll('.{ROOT}-zoom-cell')].map(c => {{
+        const r = c.getBoundingClientRect(); return Math.min(r.width, r.height); }})""")
+    assert len(sizes) >= 25 and min(sizes) >= TOUCH, f"zoom squares: {len(sizes)}, smallest {min(sizes):.1f} px"
+    # the zoom is on the screen after the tap (the explanation scrolls into view)
+    page.wait_for_function(f"""() => {{ const r = document.querySelector('.{ROOT}-zoom').getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= innerHeight; }}""", timeout=5_000)
+    square = cells.nth(3)
+    row, col = square.get_attribute("data-row"), square.get_attribute("data-col")
+    square.click()
+    detail = root.locator(f".{ROOT}-detail").text_content()
+    assert f"conv1, channel 1, row {row}, column {col}:" in detail, detail[:200]
+    fc1 = root.locator(f".{ROOT}-bar").nth(40).locator("xpath=../..")   # the row of fc1's bars
+    fc1.click(position={"x": fc1.bounding_box()["width"] / 3, "y": 10})
+    assert re.search(r"fc1, unit \d+:", root.locator(f".{ROOT}-detail").text_content())
+    assert root.locator(f".{ROOT}-zoom-cell").count() == 9
+
+
+#: Pages whose explorer embeds each channel's favourite patches (6.4.6, when it is in the build).
+WITH_PATCHES = [rel for rel in WITH_EXPLORER if rel.endswith("6-inner-layers.html")]
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+@pytest.mark.parametrize("rel", WITH_PATCHES or [pytest.param(None, marks=pytest.mark.skip("6.4.6 is not built"))])
+def test_click_shows_top_patches(explorer_page, rel, width):
+    """A click on a unit shows its channel's favourite patches of the training set (embedded in the page):
+    receptive fields of conv2 (14 x 14) for a conv2 unit, whole digits for a dense unit, not blank."""
+    page, visit, root = explorer_page(rel, width)
+    assert not visit.page_errors, visit.page_errors
+    target = root.locator(f'.{ROOT}-map[data-layer="3"]').nth(2)
+    target.scroll_into_view_if_needed()
+    target.click()
+    gallery = root.locator(f".{ROOT}-patches")
+    gallery.wait_for(state="visible", timeout=10_000)
+    text = gallery.text_content()
+    assert re.search(r"channel 2 is positive somewhere on [\d,]+ of the first 10,000 training digits; its 9 "
+                     r"favourite patches, best first, each the 14 × 14 pixels", text), text
+    tiles = root.evaluate(f"""el => [...el.querySelectorAll('.{ROOT}-patch')].map(c => {{
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let ink = 0; for (let p = 0; p < d.length; p += 4) if (d[p] < 200) ink++;
+        const r = c.getBoundingClientRect();
+        return [c.width, c.height, ink, r.width]; }})""")
+    assert len(tiles) == 9 and all(t[:2] == [14, 14] and t[2] > 0 for t in tiles), tiles
+    assert min(t[3] for t in tiles) >= 40, "a patch is drawn at least 40 px wide"
+    fc2 = root.locator(f".{ROOT}-bar").nth(120 + 10).locator("xpath=../..")   # the row of fc2's 84 bars
+    fc2.click(position={"x": fc2.bounding_box()["width"] / 2, "y": 10})
+    page.wait_for_function("el => /fc2, unit/.test(el.textContent)", arg=root.locator(f".{ROOT}-detail").element_handle())
+    tiles = root.evaluate(f"el => [...el.querySelectorAll('.{ROOT}-patch')].map(c => [c.width, c.height])")
+    assert 0 < len(tiles) <= 6 and all(t == [28, 28] for t in tiles) or "no favourite patches" in \
+        root.locator(f".{ROOT}-patches").text_content()

@@ -1,0 +1,109 @@
+"""The tile text of 6.4.6's figures is legible (issue 21): the rendered height of each figure's
+smallest title, from its size in points, the PNG's resolution (its pHYs chunk: matplotlib writes
+the dpi there) and the image's rendered width against its natural width,
+
+    height (CSS px) = points / 72 * dpi * rendered width / natural width,
+
+is at least 9 px at 1280 px for every figure whose cell sets its titles' size, and at 390 px (a
+phone) for the Figure 6.12 panels; what the other figures reach on a phone is printed.
+"""
+import base64
+import json
+import re
+import struct
+import urllib.parse
+
+import pytest
+
+import checks
+from conftest import HTML_DIR, ROOT
+
+PAGE = "chapters/6-4-cnn/6-inner-layers.html"
+NOTEBOOK = ROOT / "chapters" / "6-4-cnn" / "6-inner-layers.ipynb"
+MIN_PX = 9.0
+WIDTHS = {"desktop": 1280, "phone": 390}
+
+
+def panel_title_points() -> float:
+    """The smallest title that visualize.plot_layer_panel draws (a channel's, the layer's)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from cnnlib import visualize
+
+    unit = SimpleNamespace(patch=np.zeros((1, 5, 5)), projection=np.zeros((1, 5, 5)), value=1.0)
+    fig = visualize.plot_layer_panel({0: [unit]}, title="layer")
+    sizes = [ax.title.get_fontsize() for ax in fig.axes] + [fig._suptitle.get_fontsize()]
+    plt.close(fig)
+    return min(sizes)
+
+
+def title_points() -> dict:
+    """{figure name: (smallest title size in points, is a Figure 6.12 panel)} from the page's notebook:
+    plot_layer_panel's titles, or the smallest ``fontsize=`` that the cell passes to ``set_title``."""
+    found = {}
+    for cell in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]:
+        name = cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name")
+        source = "".join(cell["source"])
+        if not name:
+            continue
+        if "plot_layer_panel(" in source:
+            found[name] = (panel_title_points(), True)
+            continue
+        sizes = [float(s) for s in re.findall(r"set_title\([^\n]*fontsize=(\d+(?:\.\d+)?)", source)]
+        if sizes:
+            found[name] = (min(sizes), False)
+    return found
+
+
+def png_dpi(data: bytes) -> float:
+    """The resolution a PNG states in its pHYs chunk (pixels per metre), in dots per inch."""
+    at = data.find(b"pHYs")
+    assert at > 0, "the PNG has no pHYs chunk (matplotlib writes one with the figure's dpi)"
+    x, _, unit = struct.unpack(">IIB", data[at + 4:at + 13])
+    assert unit == 1, "pHYs unit is not the metre"
+    return x * 0.0254
+
+
+def image_bytes(src: str, site: str) -> bytes:
+    if src.startswith("data:"):
+        return base64.b64decode(src.split(",", 1)[1])
+    path = urllib.parse.urlsplit(src).path[len(urllib.parse.urlsplit(site).path):]
+    return (HTML_DIR / urllib.parse.unquote(path)).read_bytes()
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_tile_titles_are_at_least_9_px(browser, site, html_dir, width):
+    if not (html_dir / PAGE).exists():
+        pytest.skip(f"{PAGE} is not in the build")
+    points = title_points()
+    assert sum(panel for _, panel in points.values()) >= 6, "the page's six Figure 6.12 panels were not found"
+    context = checks.new_context(browser)
+    try:
+        page, _ = checks.open_page(context, site + PAGE)
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(300)
+        shown = page.evaluate("""() => [...document.querySelectorAll('figure[id] img')].map(img => ({
+            id: img.closest('figure').id, src: img.src, natural: img.naturalWidth,
+            rendered: img.getBoundingClientRect().width }))""")
+    finally:
+        context.close()
+    heights, small = {}, []
+    for fig in shown:
+        if fig["id"] not in points:
+            continue
+        pt, panel = points[fig["id"]]
+        px = pt / 72 * png_dpi(image_bytes(fig["src"], site)) * fig["rendered"] / fig["natural"]
+        heights[fig["id"]] = px
+        if px < MIN_PX and (width >= 1280 or panel):
+            small.append(f"{fig['id']}: {pt:g} pt titles render at {px:.1f} px")
+    missing = sorted(set(points) - set(heights))
+    assert not missing, f"figures of the notebook not found on the page: {missing}"
+    print(f"\n{width} px: smallest title per figure (px): " +
+          ", ".join(f"{k.removeprefix('fig-6-4-6-')} {v:.1f}" for k, v in sorted(heights.items(), key=lambda kv: kv[1])))
+    assert not small, f"titles under {MIN_PX:g} px at {width} px: {small}"
