@@ -577,7 +577,7 @@ STUB_CASES = {  # label: (page, right answers, wrong answers, diagnosis, text th
     "ex-6-3-1-mnist-count": (
         "6-3-conv-layer/1-dense-to-conv.ipynb", {"out_size": "(24, 24)", "n_conv": "26", "n_dense": "452_160"},
         {"out_size": "(28, 28)", "n_conv": "26", "n_dense": "452_160"}, r"the \+ 1 is missing|input's height",
-        ["out_ex", ".shape", "torch.zeros"]),
+        ["out_ex", ".shape", "torch.zeros", "24", "576"]),
     "ex-6-3-2-predict-resnet-stem": (
         "6-3-conv-layer/2-padding-stride-dilation.ipynb", {"answer": "(112, 112)"}, {"answer": "(224, 224)"},
         r"stride was ignored", [".shape", "expected", "torch.empty"]),

@@ -85,6 +85,27 @@ def test_bad_arguments_raise(shape, K, exc, match):
     with pytest.raises(exc, match=match):
         check_dense_parameter_count(1, shape, K)
 
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 3), st.integers(6, 20), st.integers(6, 20), st.integers(1, 4), st.integers(1, 5), st.integers(1, 3))
+def test_outputs_of_a_layer_give_k(c_in, h, w, c_out, k, s):
+    """``outputs_of``: K is the number of values the layer gives for one input, against PyTorch's count of
+    nn.Linear(p, K) (6.3.1: a dense layer with the outputs of a convolution, without stating their number)."""
+    layer = torch.nn.Conv2d(c_in, c_out, k, stride=s)
+    K = layer(torch.zeros(1, c_in, h, w)).numel()
+    assert check_dense_parameter_count(_linear_count((c_in, h, w), K), (c_in, h, w), outputs_of=layer)
+    assert not check_dense_parameter_count(_linear_count((c_in, h, w), K) - K, (c_in, h, w), outputs_of=layer)
+    if c_in == 1:  # a grey image given as (H, W)
+        assert check_dense_parameter_count(_linear_count((h, w), K), (h, w), outputs_of=layer)
+
+
+def test_outputs_of_errors():
+    with pytest.raises(ValueError, match="give num_classes or outputs_of, not both; got num_classes=10"):
+        check_dense_parameter_count(1, (1, 8, 8), 10, outputs_of=torch.nn.Conv2d(1, 1, 3))
+    with pytest.raises(TypeError, match="outputs_of must be a torch.nn.Module .a layer., got int"):
+        check_dense_parameter_count(1, (1, 8, 8), outputs_of=36)
+
+
 # ---------------------------------------------------------------- diagonal kernels
 
 N = 14

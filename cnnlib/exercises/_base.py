@@ -10,7 +10,7 @@ import numpy as np
 from ._feedback import Feedback, is_unfinished
 from ._registry import checker
 
-__all__ = ["Feedback", "compare_arrays", "check_output_shape", "call_student", "off_by"]
+__all__ = ["Feedback", "compare_arrays", "check_output_shape", "call_student", "off_by", "layer_output_shape"]
 
 
 def _as_count(answer):
@@ -33,6 +33,18 @@ def _to_array(answer, what: str):
     except (TypeError, ValueError):
         return None, Feedback(False, f"{what} should be an array of numbers; got {type(answer).__name__}.")
     return arr, None
+
+
+def layer_output_shape(layer, input_shape) -> tuple:
+    """The shape of ``layer``'s output for an input of zeros of ``input_shape`` (evaluation mode): the
+    reference of the checkers that ask for a shape or for the outputs of a layer, computed inside them."""
+    import torch
+
+    from .._modes import eval_mode
+
+    device = next((q.device for q in layer.parameters()), torch.device("cpu"))
+    with torch.no_grad(), eval_mode(layer):
+        return tuple(layer(torch.zeros(tuple(input_shape), device=device)).shape)
 
 
 @checker

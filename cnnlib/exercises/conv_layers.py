@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import counting, layers, shapes
 from .._validation import check_choice, nonnegative_int, pair, positive_int
-from ._base import Feedback, _as_count, call_student, check_output_shape, compare_arrays
+from ._base import Feedback, _as_count, call_student, check_output_shape, compare_arrays, layer_output_shape
 from ._registry import checker
 
 __all__ = ["check_output_size", "check_same_padding", "check_conv_params", "check_conv2d", "check_layer_output_shape",
@@ -306,17 +306,6 @@ def check_conv2d(student_fn, *, padding=0, stride=1, dilation=1, seed: int = 0) 
 _DIMS = {"all": "(N, C, H, W)", "chw": "(C, H, W)", "hw": "(H, W)"}
 
 
-def _output_shape(layer, input_shape) -> tuple:
-    """The shape of ``layer``'s output for an input of zeros of ``input_shape`` (evaluation mode)."""
-    import torch
-
-    from .._modes import eval_mode
-
-    device = next((q.device for q in layer.parameters()), torch.device("cpu"))
-    with torch.no_grad(), eval_mode(layer):
-        return tuple(layer(torch.zeros(tuple(input_shape), device=device)).shape)
-
-
 def _conv_slip(layer, input_shape, got_hw):
     """What a known wrong version of Eq. (6.17) gives for a single Conv2d, if it gives ``got_hw``."""
     from torch import nn
@@ -363,7 +352,7 @@ def check_layer_output_shape(answer, layer, input_shape, *, dims: str = "all", f
     ✘ (1, 64, 112, 112) is the output's (N, C, H, W); the exercise asks for (H, W).
     """
     dims = check_choice(dims, "dims", tuple(_DIMS))
-    full = _output_shape(layer, input_shape)
+    full = layer_output_shape(layer, input_shape)
     parts = {"all": full, "chw": full[1:], "hw": full[-2:]}
     expected = parts[dims]
     try:

@@ -11,14 +11,15 @@ import numpy as np
 
 from .. import conv
 from .._validation import check_choice, positive_int
-from ._base import Feedback, _as_count
+from ._base import Feedback, _as_count, layer_output_shape
 from ._registry import checker
 
 __all__ = ["check_dense_parameter_count", "check_diagonal_kernel"]
 
 
 @checker
-def check_dense_parameter_count(answer, input_shape=(3, 224, 224), num_classes: int = 1000) -> Feedback:
+def check_dense_parameter_count(answer, input_shape=(3, 224, 224), num_classes: int | None = None, *,
+                                outputs_of=None) -> Feedback:
     """Check the number of learned parameters of one dense layer from an image to class scores.
 
     The layer of the chapter's VGG19 comparison (Section 6.1): every one of the
@@ -33,6 +34,11 @@ def check_dense_parameter_count(answer, input_shape=(3, 224, 224), num_classes: 
         Shape of one image, channels first, e.g. ``(C, H, W)`` or ``(H, W)``.
     num_classes : int, default 1000
         Number of classes ``K``.
+    outputs_of : torch.nn.Module, optional
+        Instead of ``num_classes``: the layer whose outputs the dense layer gives (a
+        convolution, say); ``K`` is the number of values it gives for one input of
+        ``input_shape``, found here by running it on zeros, so that an exercise can ask for
+        "a dense layer with the same outputs" without stating their number.
 
     Returns
     -------
@@ -48,11 +54,24 @@ def check_dense_parameter_count(answer, input_shape=(3, 224, 224), num_classes: 
     >>> check_dense_parameter_count(150_528_000)
     ✘ 150,528,000 is p K: the weights only.
       hint: each of the K = 1,000 outputs also has a bias: add K.
+    >>> import torch
+    >>> check_dense_parameter_count(4 * 4 * (6 * 6 * 1 + 1), (1, 6, 6), outputs_of=torch.nn.Conv2d(1, 1, 3))
+    ✔ Correct: p K + K = 36 × 16 + 16 = 592.
     """
     if not isinstance(input_shape, (tuple, list)) or len(input_shape) == 0:
         raise ValueError(f"input_shape must be a tuple such as (3, 224, 224), got {input_shape!r}")
     dims = [positive_int(d, "input_shape") for d in input_shape]
-    K = positive_int(num_classes, "num_classes")
+    if outputs_of is None:
+        K = positive_int(1000 if num_classes is None else num_classes, "num_classes")
+    elif num_classes is not None:
+        raise ValueError(f"give num_classes or outputs_of, not both; got num_classes={num_classes!r} and a layer")
+    else:
+        from torch import nn
+
+        if not isinstance(outputs_of, nn.Module):
+            raise TypeError(f"outputs_of must be a torch.nn.Module (a layer), got {type(outputs_of).__name__}")
+        image = dims if len(dims) >= 3 else [1] * (3 - len(dims)) + dims
+        K = int(np.prod(layer_output_shape(outputs_of, (1, *image))[1:]))
     p = int(np.prod(dims))
     expected = p * K + K
     got = _as_count(answer)
