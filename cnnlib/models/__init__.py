@@ -17,6 +17,10 @@ module          what it holds                                                   
                 :func:`trained_lenet5`, :func:`imagenet_class_names`, input rules
 ``mtcnn``       MTCNN's three networks and its face detector (not re-exported:        6.6
                 ``from cnnlib.models import mtcnn``)
+``detection``   a YOLO-style grid detector: :class:`GridDetector`,                    6.6
+                :func:`encode_targets`, :func:`decode_detections`,
+                :func:`detection_loss` (not re-exported:
+                ``from cnnlib.models import detection``)
 ==============  ====================================================================  =========
 """
 from . import blocks, classic, landmarks, pretrained, tasks
