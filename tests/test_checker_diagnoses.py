@@ -5,6 +5,7 @@ wrong answers that the exercise text (or its solution) on the page says the chec
 recognises, and asserts the *specific* diagnosis, not a generic "the values differ".
 A new checker without a row here fails :func:`test_every_checker_has_wrong_answers`.
 """
+import itertools
 import re
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 import torch
 from torch import nn
 
+from scipy import ndimage
 from scipy import signal as sps
 
 from cnnlib import boxes, exercises, filters, layers, models, signals
@@ -553,6 +555,39 @@ CASES.update({  # 6.6.4 object detection
     ],
 })
 
+
+
+def _pixel_error(pred, target, size, *, scale=True, match=True):  # ex-6-6-5-pixel-error, two of its slips
+    p, t = pred.reshape(-1, 3, 2), target.reshape(-1, 3, 2)
+    orders = [list(o) for o in itertools.permutations(range(3))] if match else [[0, 1, 2]]
+    return (size if scale else 1) * np.mean([min(np.linalg.norm(a[o] - b, axis=1).mean() for o in orders) for a, b in zip(p, t)])
+
+
+def _iou_matrix_with_background(pred, true):  # ex-6-6-5-instances: label 0 counted as an object
+    return np.array([[((pred == p) & (true == t)).sum() / ((pred == p) | (true == t)).sum() for t in np.unique(true)]
+                     for p in np.unique(pred)])
+
+
+def _merged_with_corners(inst):  # ex-6-6-5-instances: 8-neighbours
+    comps, _ = ndimage.label(inst > 0, structure=np.ones((3, 3)))
+    return sum(len(set(np.unique(inst[comps == comps[inst == k][0]])) - {0}) > 1 for k in np.unique(inst[inst > 0]))
+
+
+CASES.update({  # 6.6.5 landmarks and instance segmentation
+    "check_keypoint_error": [  # forgetting to scale to pixels; no matching of the vertices
+        (lambda: exercises.check_keypoint_error(lambda p, t, s: _pixel_error(p, t, s, scale=False)), r"multiply by the side"),
+        (lambda: exercises.check_keypoint_error(lambda p, t, s: _pixel_error(p, t, s, match=False)), r"vertices have no order"),
+    ],
+    "check_iou_matrix": [  # the background counted as an object
+        (lambda: exercises.check_iou_matrix(_iou_matrix_with_background), r"background \(label 0\) was counted"),
+    ],
+    "check_merged_count": [  # merged components counted instead of objects; 8-neighbours
+        (lambda: exercises.check_merged_count(lambda i: sum(len(np.unique(i[ndimage.label(i > 0)[0] == c])) > 1
+                                                            for c in range(1, ndimage.label(i > 0)[1] + 1))),
+         r"count the objects in them"),
+        (lambda: exercises.check_merged_count(_merged_with_corners), r"8-neighbours"),
+    ],
+})
 
 def checker_names():
     return sorted(n for n in dir(exercises) if n.startswith("check_") and callable(getattr(exercises, n)))

@@ -17,6 +17,7 @@ One submodule per part of the chapter; every checker is importable from here:
 ``beyond``    6.6, IoU, the localization loss, the triplet loss (6.27), verification
 ``detection`` 6.6.4, decoding a grid cell, non-maximum suppression, average precision
 ``landmarks``  6.5, inception channels and parameters, residual blocks, ResNet depths, compound scaling
+``keypoints_instances`` 6.6.5, keypoint errors in pixels, IoU of instances, objects merged by components
 ``inner``     6.4.6, receptive-field boxes, top activations, the deconvnet's ReLU rule, occlusion
 
 The machinery underneath, bottom up (each imports only those above it): ``_feedback``
@@ -37,4 +38,5 @@ from .conv_layers import *  # noqa: F401,F403
 from .beyond import *  # noqa: F401,F403
 from .detection import *  # noqa: F401,F403
 from .inner import *  # noqa: F401,F403
+from .keypoints_instances import *  # noqa: F401,F403
 from .landmarks import *  # noqa: F401,F403

@@ -15,6 +15,7 @@ module          what it holds                                                   
                 :class:`SiameseNetwork`
 ``pretrained``  :func:`squeezenet1_1`, :func:`efficientnet_lite0`,                    6.4–6.5
                 :func:`trained_lenet5`, :func:`imagenet_class_names`, input rules
+``keypoints``   :func:`keypoint_regressor`                                            6.6
 ``mtcnn``       MTCNN's three networks and its face detector (not re-exported:        6.6
                 ``from cnnlib.models import mtcnn``)
 ``detection``   a YOLO-style grid detector: :class:`GridDetector`,                    6.6
@@ -23,12 +24,13 @@ module          what it holds                                                   
                 ``from cnnlib.models import detection``)
 ==============  ====================================================================  =========
 """
-from . import blocks, classic, landmarks, pretrained, tasks
+from . import blocks, classic, keypoints, landmarks, pretrained, tasks
 from .blocks import Bottleneck, Fire, InceptionModule, MBConv, ResidualBlock, SqueezeExcitation
 from .classic import *  # noqa: F401,F403
+from .keypoints import *  # noqa: F401,F403
 from .landmarks import *  # noqa: F401,F403
 from .pretrained import *  # noqa: F401,F403
 from .tasks import *  # noqa: F401,F403
 
 __all__ = (classic.__all__ + ["Fire", "InceptionModule", "ResidualBlock", "Bottleneck", "SqueezeExcitation", "MBConv"]
-           + landmarks.__all__ + tasks.__all__ + pretrained.__all__)
+           + landmarks.__all__ + tasks.__all__ + keypoints.__all__ + pretrained.__all__)
