@@ -228,9 +228,9 @@ function render({ model, el: root }) {
     detailChannel = null;
     model.set("selected", [unit.index, unit.c, unit.i, unit.k]); model.save_changes();
     update();
-    // Keep what the click explains in view: the top of the explanation below (the unit, the zoom and
-    // its patches), and, when it fits, the input with its field.
-    const top = detail.firstElementChild || detail;
+    // Keep what the click explains in view: the zoom and the patches below the unit's name (scrolling
+    // down, "nearest" brings their bottom into view, and the name above comes with them).
+    const top = detail.children[1] || detail;
     if (typeof top.scrollIntoView === "function") top.scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
 
