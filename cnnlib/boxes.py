@@ -190,20 +190,26 @@ def precision_recall(det_boxes, det_scores, true_boxes, iou_threshold: float = 0
         raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold!r}")
     images = _check_lists(det_boxes, det_scores, true_boxes)
     n_true = sum(len(t) for _, _, t in images)
-    entries = [(s, k, j) for k, (_, scores, _) in enumerate(images) for j, s in enumerate(scores)]
-    entries.sort(key=lambda e: -e[0])
-    claimed = [np.zeros(len(t), dtype=bool) for _, _, t in images]
-    ious = [box_iou(b, t) if len(b) and len(t) else np.zeros((len(b), len(t))) for b, _, t in images]
-    hits = np.zeros(len(entries))
-    for rank, (_, k, j) in enumerate(entries):
-        overlap = np.where(claimed[k], -1.0, ious[k][j])
-        if overlap.size and overlap.max() >= iou_threshold:
-            claimed[k][overlap.argmax()] = True
-            hits[rank] = 1
-    tp = np.cumsum(hits)
-    precision = tp / np.arange(1, len(entries) + 1)
-    recall = tp / n_true if n_true else np.zeros(len(entries))
-    return precision, recall, np.array([e[0] for e in entries])
+    hits_of = []
+    for b, scores, t in images:  # matching within an image depends only on the order of its own detections
+        hits = np.zeros(len(b))
+        if len(b) and len(t):
+            ious = box_iou(b, t)
+            claimed = np.zeros(len(t), dtype=bool)
+            for j in np.argsort(-scores, kind="stable"):
+                if ious[j].max() < iou_threshold:  # cannot match anything: a false positive
+                    continue
+                overlap = np.where(claimed, -1.0, ious[j])
+                if overlap.max() >= iou_threshold:
+                    claimed[overlap.argmax()] = True
+                    hits[j] = 1
+        hits_of.append(hits)
+    all_scores = np.concatenate([s for _, s, _ in images]) if images else np.zeros(0)
+    order = np.argsort(-all_scores, kind="stable")  # ties keep the order of the images and their detections
+    tp = np.cumsum(np.concatenate(hits_of)[order] if images else np.zeros(0))
+    precision = tp / np.arange(1, len(order) + 1)
+    recall = tp / n_true if n_true else np.zeros(len(order))
+    return precision, recall, all_scores[order]
 
 
 def average_precision(det_boxes, det_scores, true_boxes, iou_threshold=0.5) -> float:

@@ -110,3 +110,15 @@ def test_tune_component_detections_finds_bright_boxes_and_errors():
         detection.component_detections(image, 0.2, score="size")
     with pytest.raises(ValueError, match="sigma must be"):
         detection.component_detections(image, 0.2, sigma=-1)
+
+
+def test_decode_per_class_nms_keeps_differently_named_duplicates():
+    # two neighbouring cells see the same object (boxes IoU > 0.5) but name it differently
+    targets = detection.encode_targets([[[1, 9, 10, 12, 12], [2, 11, 10, 12, 12]]], size=64, grid=8, anchor=12.0)
+    out = perfect_outputs(targets, 2)
+    out[0, 0][targets[0, 0] > 0.5] = torch.tensor([3.0, 2.0])  # scores differ: sigmoid(3) > sigmoid(2)
+    both = detection.decode_detections(out, size=64, anchor=12.0, nms_threshold=0.3)[0]
+    one = detection.decode_detections(out, size=64, anchor=12.0, nms_threshold=0.3, per_class=False)[0]
+    assert boxes.box_iou(both[0][:1], both[0][1:])[0, 0] > 0.3
+    assert len(both[0]) == 2 and sorted(both[2].tolist()) == [1, 2]
+    assert len(one[0]) == 1 and one[1][0] == pytest.approx(both[1].max())

@@ -129,13 +129,15 @@ def encode_targets(objects, *, size: int, grid: int, anchor: float) -> torch.Ten
 
 
 def decode_detections(outputs: torch.Tensor, *, size: int, anchor: float, score_threshold: float = 0.3,
-                      nms_threshold: float = 0.5):
+                      nms_threshold: float = 0.5, per_class: bool = True):
     """Boxes, scores and classes from a detector's output: one tuple per image.
 
     The score of a cell is :math:`\\sigma(\\text{objectness}) \\times` its largest class
     probability; cells above ``score_threshold`` become boxes, and non-maximum suppression
-    (:func:`cnnlib.boxes.nms`, per class) removes boxes that overlap a better one by more than
-    ``nms_threshold``.
+    (:func:`cnnlib.boxes.nms`) removes boxes that overlap a better one by more than
+    ``nms_threshold``: only boxes of the same class when ``per_class`` (the default), any box
+    otherwise (then two neighbouring cells that see one object but name it differently give one
+    detection, not two).
 
     Returns
     -------
@@ -160,8 +162,9 @@ def decode_detections(outputs: torch.Tensor, *, size: int, anchor: float, score_
         boxes = box_convert(torch.stack([cx[b][keep], cy[b][keep], w[b][keep], h[b][keep]], 1).numpy().reshape(-1, 4),
                             "cxcywh", "xyxy")
         s, c = score[b][keep].numpy(), cls[b][keep].numpy() + 1
-        chosen = np.concatenate([np.flatnonzero(c == k)[nms(boxes[c == k], s[c == k], nms_threshold)]
-                                 for k in np.unique(c)]).astype(int) if len(s) else np.zeros(0, dtype=int)
+        groups = [c == k for k in np.unique(c)] if per_class else [np.ones(len(s), dtype=bool)]
+        chosen = np.concatenate([np.flatnonzero(g)[nms(boxes[g], s[g], nms_threshold)]
+                                 for g in groups]).astype(int) if len(s) else np.zeros(0, dtype=int)
         chosen = chosen[np.argsort(-s[chosen], kind="stable")]
         results.append((boxes[chosen], s[chosen], c[chosen]))
     return results
@@ -222,18 +225,16 @@ def _components(x: np.ndarray, threshold: float, sigma: float) -> list:
     for image in x:
         image = ndimage.gaussian_filter(image, sigma) if sigma > 0 else image
         offset = image - np.median(image)
-        rows = []
-        for side in (offset > threshold, offset < -threshold):
-            blobs, count = ndimage.label(side)
-            if not count:
-                continue
-            index = np.arange(1, count + 1)
-            areas = ndimage.sum_labels(side, blobs, index)
-            contrast = ndimage.mean(np.abs(offset), blobs, index)
-            for k, where in enumerate(ndimage.find_objects(blobs)):
-                r0, r1, c0, c1 = where[0].start, where[0].stop, where[1].start, where[1].stop
-                rows.append((areas[k], contrast[k], c0, r0, c1, r1, areas[k] / ((r1 - r0) * (c1 - c0))))
-        out.append(np.array(rows, dtype=float).reshape(-1, 7))
+        bright, n_bright = ndimage.label(offset > threshold)  # brighter and darker blobs apart: they
+        dark, n_dark = ndimage.label(offset < -threshold)     # never share a pixel, so labels can be added
+        blobs = bright + np.where(dark > 0, dark + n_bright, 0)
+        count = n_bright + n_dark
+        areas = np.bincount(blobs.ravel(), minlength=count + 1)[1:].astype(float)
+        contrast = np.bincount(blobs.ravel(), weights=np.abs(offset).ravel(), minlength=count + 1)[1:] / np.maximum(areas, 1)
+        spans = np.array([(w[1].start, w[0].start, w[1].stop, w[0].stop) for w in ndimage.find_objects(blobs)],
+                         dtype=float).reshape(-1, 4)
+        fill = areas / np.maximum((spans[:, 2] - spans[:, 0]) * (spans[:, 3] - spans[:, 1]), 1)
+        out.append(np.column_stack([areas, contrast, spans, fill]))
     return out
 
 
@@ -284,7 +285,7 @@ def component_detections(images, threshold: float, *, min_area: int = 1, sigma: 
     return [_select(rows, min_area, fill, score) for rows in _components(x.reshape(len(x), *x.shape[-2:]), threshold, sigma)]
 
 
-def tune_component_detections(images, objects, *, thresholds=None, sigmas=(0.0, 1.0, 2.0), min_areas=(4, 8, 16, 32),
+def tune_component_detections(images, objects, *, thresholds=None, sigmas=(0.0, 1.0), min_areas=(8, 16, 32, 64),
                               scores=("area", "contrast"), fills=(0.55, 0.6, 0.65, 0.7, 0.75)):
     """Choose :func:`component_detections`' parameters on training scenes: the best AP@0.5, then the best fill.
 
@@ -298,7 +299,7 @@ def tune_component_detections(images, objects, *, thresholds=None, sigmas=(0.0, 
     objects : list of array_like, shape (K_i, 5)
         The true ``(class, y_x, y_y, y_h, y_w)`` of each scene (:attr:`cnnlib.scenes.SceneDataset.objects`).
     thresholds, sigmas, min_areas, scores, fills : sequences
-        The grid searched (thresholds default to 10 values from 0.04 to 0.3).
+        The grid searched (thresholds default to 7 values from 0.06 to 0.3).
 
     Returns
     -------
@@ -320,7 +321,7 @@ def tune_component_detections(images, objects, *, thresholds=None, sigmas=(0.0, 
     for name in scores:
         check_choice(name, "scores", ("area", "contrast"))
     truth, classes = object_boxes(objects)
-    thresholds = np.linspace(0.04, 0.3, 10) if thresholds is None else thresholds
+    thresholds = np.linspace(0.06, 0.3, 7) if thresholds is None else thresholds
     best, best_rows = {"ap": -1.0}, None
     for sigma in sigmas:
         for t in thresholds:
