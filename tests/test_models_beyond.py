@@ -130,3 +130,51 @@ def test_localizer_batch_norm_option():
     assert not any(isinstance(m, nn.BatchNorm2d) for m in models.localizer().modules())
     with pytest.raises(TypeError, match="batch_norm"):
         models.localizer(batch_norm=1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 1000), side=st.sampled_from([16, 32, 40]))
+def test_heatmap_localizer_box_is_the_expected_edge_position(seed, side):
+    """The box is the mean position under each edge map's softmax (oracle: NumPy on the maps)."""
+    torch.manual_seed(seed)
+    net = models.HeatmapLocalizer(num_classes=3, width=4).eval()
+    x = torch.rand(2, 1, side, side)
+    with torch.no_grad():
+        out, p = net(x).numpy().astype(float), net.edge_maps(x).numpy().astype(float)
+    np.testing.assert_allclose(p.sum(axis=(2, 3)), 1.0, rtol=1e-5)
+    positions = np.linspace(0, 1, side // 4)
+    col = (p.sum(axis=2) * positions).sum(axis=2)  # (2, 4) expected column of each map
+    row = (p.sum(axis=3) * positions).sum(axis=2)
+    want = np.stack([col[:, 0], row[:, 1], row[:, 3] - row[:, 1], col[:, 2] - col[:, 0]], axis=1)
+    np.testing.assert_allclose(out[:, 3:], want, atol=1e-5)
+    assert out.shape == (2, 7)
+
+
+def test_heatmap_localizer_uniform_maps_and_errors():
+    net = models.HeatmapLocalizer(width=4).eval()
+    with torch.no_grad():  # flat maps: every edge at the mean position, the centre
+        net.edges.weight.zero_()
+        net.edges.bias.zero_()
+        assert torch.allclose(net(torch.rand(1, 1, 32, 32))[0, 3:], torch.tensor([0.5, 0.5, 0.0, 0.0]))
+    with pytest.raises(ValueError, match="multiples of 4"):
+        net(torch.zeros(1, 1, 30, 32))
+    with pytest.raises(ValueError, match="num_classes must be >= 2"):
+        models.HeatmapLocalizer(num_classes=1)
+    with pytest.raises(TypeError, match="standardize"):
+        models.HeatmapLocalizer(standardize=1)
+
+
+@pytest.mark.parametrize("make", [lambda **k: models.UNet(width=4, **k), lambda **k: models.Segmenter(width=4, **k),
+                                  lambda **k: models.localizer(width=4, **k)])
+def test_standardize_and_batch_norm_options(make):
+    """standardize: the output ignores the brightness and contrast of the image (x and 2 x - 0.5 give the same output)."""
+    torch.manual_seed(0)
+    net = make(batch_norm=True, standardize=True).eval()
+    assert any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+    x = torch.rand(2, 1, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(net(2 * x - 0.5), net(x), atol=1e-3, rtol=1e-3)
+        plain = make().eval()
+        assert not torch.allclose(plain(2 * x - 0.5), plain(x), atol=1e-3)
+    with pytest.raises(TypeError, match="standardize"):
+        make(standardize="yes")

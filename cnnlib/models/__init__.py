@@ -11,8 +11,8 @@ module          what it holds                                                   
                 :class:`Bottleneck`, :class:`SqueezeExcitation`, :class:`MBConv`
 ``landmarks``   :func:`alexnet`, :func:`googlenet`, :func:`resnet`,                   6.5
                 :func:`efficientnet`, :func:`compound_scaling`
-``tasks``       :func:`localizer`, :class:`Segmenter`, :class:`UNet`,                 6.6
-                :class:`SiameseNetwork`
+``tasks``       :func:`localizer`, :class:`HeatmapLocalizer`, :class:`Segmenter`,     6.6
+                :class:`UNet`, :class:`SiameseNetwork`, :func:`standardizer`
 ``pretrained``  :func:`squeezenet1_1`, :func:`efficientnet_lite0`,                    6.4–6.5
                 :func:`trained_lenet5`, :func:`imagenet_class_names`, input rules
 ``keypoints``   :func:`keypoint_regressor`                                            6.6

@@ -17,7 +17,7 @@ from torch import nn
 
 from .._validation import check_bool, pair, positive_int
 
-__all__ = ["SiameseNetwork", "localizer", "Segmenter", "UNet"]
+__all__ = ["SiameseNetwork", "standardizer", "localizer", "HeatmapLocalizer", "Segmenter", "UNet"]
 
 
 class SiameseNetwork(nn.Module):
@@ -134,8 +134,24 @@ class SiameseNetwork(nn.Module):
         return self.compare_embeddings(self.embed(x_a), self.embed(x_o))
 
 
+def standardizer(channels: int = 1) -> nn.InstanceNorm2d:
+    """A layer that standardizes each image: every channel shifted and scaled to mean 0 and standard deviation 1.
+
+    An instance normalization without learned parameters: unlike batch normalization it uses
+    the statistics of each image alone, in training and evaluation alike.
+
+    Examples
+    --------
+    >>> x = 0.4 + 0.1 * torch.rand(2, 1, 8, 8)
+    >>> z = standardizer()(x)
+    >>> bool(z.mean(dim=(2, 3)).abs().max() < 1e-5), bool((z.std(dim=(2, 3), unbiased=False) - 1).abs().max() < 0.01)
+    (True, True)
+    """
+    return nn.InstanceNorm2d(positive_int(channels, "channels"), affine=False, track_running_stats=False)
+
+
 def localizer(num_classes: int = 3, in_channels: int = 1, *, size: int = 32, width: int = 16,
-              batch_norm: bool = False) -> nn.Sequential:
+              batch_norm: bool = False, standardize: bool = False) -> nn.Sequential:
     """A small CNN whose output is the chapter's localization vector: class scores, then a box.
 
     For the object-localization example of Section 6.6: the output of length
@@ -165,6 +181,9 @@ def localizer(num_classes: int = 3, in_channels: int = 1, *, size: int = 32, wid
     batch_norm : bool, default False
         Put a batch normalization (Section 6.5) after each convolution, before its ReLU:
         training on harder images converges in fewer epochs.
+    standardize : bool, default False
+        Begin with :func:`standardizer`: every image is shifted and scaled to mean 0 and standard
+        deviation 1, so that a scene's overall brightness and contrast do not have to be learned.
 
     Returns
     -------
@@ -182,15 +201,13 @@ def localizer(num_classes: int = 3, in_channels: int = 1, *, size: int = 32, wid
         raise ValueError(f"num_classes must be >= 2 (nothing and at least one object), got {num_classes}")
     in_channels, size, width = (positive_int(v, n) for v, n in ((in_channels, "in_channels"), (size, "size"), (width, "width")))
     check_bool(batch_norm, "batch_norm")
+    check_bool(standardize, "standardize")
     if size % 4:
         raise ValueError(f"size must be a multiple of 4 (two 2 x 2 poolings), got {size}")
-    layers = []
+    layers = [("standardize", standardizer(in_channels))] if standardize else []
     for k, (c_in, c_out, pool) in enumerate(((in_channels, width, True), (width, 2 * width, True),
                                              (2 * width, 2 * width, False)), start=1):
-        layers.append((f"conv{k}", nn.Conv2d(c_in, c_out, 3, padding=1)))
-        if batch_norm:
-            layers.append((f"bn{k}", nn.BatchNorm2d(c_out)))
-        layers.append((f"relu{k}", nn.ReLU()))
+        layers += _conv_layers(k, c_in, c_out, batch_norm)
         if pool:
             layers.append((f"pool{k}", nn.MaxPool2d(2)))
     features = nn.Sequential(OrderedDict(layers))
@@ -199,6 +216,87 @@ def localizer(num_classes: int = 3, in_channels: int = 1, *, size: int = 32, wid
         ("fc2", nn.Linear(128, num_classes + 4)),
     ]))
     return nn.Sequential(OrderedDict([("features", features), ("head", head)]))
+
+
+class HeatmapLocalizer(nn.Module):
+    """A localizer that reads its box from four heat maps (a soft argmax) instead of a dense layer.
+
+    The output is the chapter's localization vector, as for :func:`localizer`: ``num_classes``
+    class scores, then the box :math:`(\\hat y_x, \\hat y_y, \\hat y_h, \\hat y_w)` as fractions
+    of the image's width and height. Only the way the box is computed differs. A fully
+    convolutional trunk (batch-normalized 3 x 3 convolutions, two 2 x 2 poolings, then two
+    dilated convolutions, so that each position sees the whole 32 x 32 scene) ends in a 1 x 1
+    convolution with four maps, one per edge of the box: left, top, right, bottom. A softmax over
+    the positions of each map turns it into a probability distribution, and the edge is the
+    expected column (left, right) or row (top, bottom) under it, the positions running from 0
+    to 1 across the image: a differentiable "soft argmax". The class scores come from a dense
+    layer on the largest and the mean value of each channel (global pooling).
+
+    A dense layer on flattened feature maps must learn the position of every feature separately
+    (many weights, few examples of each position); the heat maps reuse the same 1 x 1 weights at
+    every position, which needs far fewer examples (the idea of coordinate regression by soft
+    argmax, Nibali et al. 2018).
+
+    Parameters
+    ----------
+    num_classes : int, default 3
+        Number of classes, "nothing" included (>= 2).
+    in_channels : int, default 1
+    width : int, default 16
+        Channels of the first convolution (the others have twice as many).
+    standardize : bool, default True
+        Begin with :func:`standardizer` (each image to mean 0, standard deviation 1).
+
+    Shape
+    -----
+    (B, in_channels, H, W) -> (B, num_classes + 4), H and W multiples of 4.
+
+    Examples
+    --------
+    >>> net = HeatmapLocalizer()
+    >>> net(torch.zeros(2, 1, 32, 32)).shape, net.edge_maps(torch.zeros(2, 1, 32, 32)).shape
+    (torch.Size([2, 7]), torch.Size([2, 4, 8, 8]))
+    """
+
+    def __init__(self, num_classes: int = 3, in_channels: int = 1, *, width: int = 16, standardize: bool = True):
+        super().__init__()
+        num_classes, in_channels, width = (positive_int(v, n) for v, n in
+                                           ((num_classes, "num_classes"), (in_channels, "in_channels"), (width, "width")))
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2 (nothing and at least one object), got {num_classes}")
+        check_bool(standardize, "standardize")
+        first = [("standardize", standardizer(in_channels))] if standardize else []
+        self.features = nn.Sequential(OrderedDict(
+            first + _conv_layers(1, in_channels, width, True) + [("pool1", nn.MaxPool2d(2))]
+            + _conv_layers(2, width, 2 * width, True) + [("pool2", nn.MaxPool2d(2))]
+            + _conv_layers(3, 2 * width, 2 * width, True, dilation=2) + _conv_layers(4, 2 * width, 2 * width, True, dilation=4)))
+        self.classify = nn.Linear(4 * width, num_classes)
+        self.edges = nn.Conv2d(2 * width, 4, kernel_size=1)  # left, top, right, bottom
+
+    def _check(self, x) -> None:
+        if not isinstance(x, torch.Tensor) or x.ndim != 4:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"x must be a tensor of shape (B, C, H, W), got {got}")
+        if x.shape[-2] % 4 or x.shape[-1] % 4:
+            raise ValueError(f"x must have a height and width that are multiples of 4, got {tuple(x.shape[-2:])}")
+
+    def edge_maps(self, x: torch.Tensor) -> torch.Tensor:
+        """The four heat maps as probabilities, shape (B, 4, H/4, W/4), each summing to 1."""
+        self._check(x)
+        maps = self.edges(self.features(x))
+        return maps.flatten(2).softmax(dim=2).view_as(maps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check(x)
+        f = self.features(x)  # (B, 2 width, H/4, W/4)
+        scores = self.classify(torch.cat([f.amax(dim=(2, 3)), f.mean(dim=(2, 3))], dim=1))
+        p = self.edges(f).flatten(2).softmax(dim=2).view(len(f), 4, *f.shape[-2:])
+        cols = torch.linspace(0, 1, f.shape[-1], dtype=f.dtype, device=f.device)
+        rows = torch.linspace(0, 1, f.shape[-2], dtype=f.dtype, device=f.device)
+        column = (p.sum(dim=2) * cols).sum(dim=2)  # (B, 4): expected column of each map
+        row = (p.sum(dim=3) * rows).sum(dim=2)  # (B, 4): expected row of each map
+        left, top, right, bottom = column[:, 0], row[:, 1], column[:, 2], row[:, 3]
+        return torch.cat([scores, torch.stack([left, top, bottom - top, right - left], dim=1)], dim=1)
 
 
 class Segmenter(nn.Module):
@@ -220,6 +318,10 @@ class Segmenter(nn.Module):
     in_channels : int, default 1
     width : int, default 16
         Channels of the fine path; the coarse path has twice as many.
+    batch_norm : bool, default False
+        A batch normalization after each convolution, before its ReLU.
+    standardize : bool, default False
+        Begin with :func:`standardizer` (each image to mean 0, standard deviation 1).
 
     Shape
     -----
@@ -232,31 +334,38 @@ class Segmenter(nn.Module):
     (torch.Size([2, 3, 32, 32]), torch.Size([1, 3, 40, 24]))
     """
 
-    def __init__(self, num_classes: int = 3, in_channels: int = 1, *, width: int = 16):
+    def __init__(self, num_classes: int = 3, in_channels: int = 1, *, width: int = 16, batch_norm: bool = False,
+                 standardize: bool = False):
         super().__init__()
         num_classes, in_channels, width = (positive_int(v, n) for v, n in
                                            ((num_classes, "num_classes"), (in_channels, "in_channels"), (width, "width")))
-        self.fine = nn.Sequential(OrderedDict([("conv1", nn.Conv2d(in_channels, width, 3, padding=1)), ("relu1", nn.ReLU())]))
-        self.coarse = nn.Sequential(OrderedDict([
-            ("pool1", nn.MaxPool2d(2)), ("conv2", nn.Conv2d(width, 2 * width, 3, padding=1)), ("relu2", nn.ReLU()),
-            ("pool2", nn.MaxPool2d(2)), ("conv3", nn.Conv2d(2 * width, 2 * width, 3, padding=2, dilation=2)),
-            ("relu3", nn.ReLU()),
-        ]))
+        check_bool(batch_norm, "batch_norm")
+        check_bool(standardize, "standardize")
+        self.standardize = standardizer(in_channels) if standardize else nn.Identity()
+        self.fine = nn.Sequential(OrderedDict(_conv_layers(1, in_channels, width, batch_norm)))
+        self.coarse = nn.Sequential(OrderedDict(
+            [("pool1", nn.MaxPool2d(2))] + _conv_layers(2, width, 2 * width, batch_norm)
+            + [("pool2", nn.MaxPool2d(2))] + _conv_layers(3, 2 * width, 2 * width, batch_norm, dilation=2)))
         self.classify = nn.Conv2d(5 * width, num_classes, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        fine = self.fine(x)  # (B, width, H, W)
+        fine = self.fine(self.standardize(x))  # (B, width, H, W)
         coarse = self.coarse(fine)  # (B, 2 width, H/4, W/4)
         whole = coarse.amax(dim=(2, 3), keepdim=True).expand(-1, -1, *x.shape[-2:])  # (B, 2 width, H, W)
         coarse = nn.functional.interpolate(coarse, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return self.classify(torch.cat([fine, coarse, whole], dim=1))  # (B, num_classes, H, W)
 
 
-def _double_conv(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(OrderedDict([
-        ("conv1", nn.Conv2d(c_in, c_out, 3, padding=1)), ("relu1", nn.ReLU()),
-        ("conv2", nn.Conv2d(c_out, c_out, 3, padding=1)), ("relu2", nn.ReLU()),
-    ]))
+def _conv_layers(k: int, c_in: int, c_out: int, batch_norm: bool, dilation: int = 1) -> list:
+    """conv{k} (3 x 3, size kept), bn{k} if batch_norm, relu{k}: named layers for an OrderedDict."""
+    layers = [(f"conv{k}", nn.Conv2d(c_in, c_out, 3, padding=dilation, dilation=dilation))]
+    if batch_norm:
+        layers.append((f"bn{k}", nn.BatchNorm2d(c_out)))
+    return layers + [(f"relu{k}", nn.ReLU())]
+
+
+def _double_conv(c_in: int, c_out: int, batch_norm: bool = False) -> nn.Sequential:
+    return nn.Sequential(OrderedDict(_conv_layers(1, c_in, c_out, batch_norm) + _conv_layers(2, c_out, c_out, batch_norm)))
 
 
 class UNet(nn.Module):
@@ -286,6 +395,10 @@ class UNet(nn.Module):
     in_channels : int, default 1
     width : int, default 8
         w, the channels at full resolution.
+    batch_norm : bool, default False
+        A batch normalization after each 3 x 3 convolution, before its ReLU.
+    standardize : bool, default False
+        Begin with :func:`standardizer` (each image to mean 0, standard deviation 1).
 
     Shape
     -----
@@ -302,17 +415,21 @@ class UNet(nn.Module):
     ValueError: x must have a height and width that are multiples of 4, got (30, 32)
     """
 
-    def __init__(self, num_classes: int = 3, in_channels: int = 1, *, width: int = 8):
+    def __init__(self, num_classes: int = 3, in_channels: int = 1, *, width: int = 8, batch_norm: bool = False,
+                 standardize: bool = False):
         super().__init__()
         num_classes, in_channels, width = (positive_int(v, n) for v, n in
                                            ((num_classes, "num_classes"), (in_channels, "in_channels"), (width, "width")))
-        self.down1 = _double_conv(in_channels, width)
-        self.down2 = _double_conv(width, 2 * width)
-        self.bottom = _double_conv(2 * width, 4 * width)
+        check_bool(batch_norm, "batch_norm")
+        check_bool(standardize, "standardize")
+        self.standardize = standardizer(in_channels) if standardize else nn.Identity()
+        self.down1 = _double_conv(in_channels, width, batch_norm)
+        self.down2 = _double_conv(width, 2 * width, batch_norm)
+        self.bottom = _double_conv(2 * width, 4 * width, batch_norm)
         self.lift2 = nn.ConvTranspose2d(4 * width, 2 * width, 2, stride=2)
-        self.up2 = _double_conv(4 * width, 2 * width)
+        self.up2 = _double_conv(4 * width, 2 * width, batch_norm)
         self.lift1 = nn.ConvTranspose2d(2 * width, width, 2, stride=2)
-        self.up1 = _double_conv(2 * width, width)
+        self.up1 = _double_conv(2 * width, width, batch_norm)
         self.classify = nn.Conv2d(width, num_classes, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -321,7 +438,7 @@ class UNet(nn.Module):
             raise ValueError(f"x must be a tensor of shape (B, C, H, W), got {got}")
         if x.shape[-2] % 4 or x.shape[-1] % 4:
             raise ValueError(f"x must have a height and width that are multiples of 4, got {tuple(x.shape[-2:])}")
-        d1 = self.down1(x)  # (B, w, H, W)
+        d1 = self.down1(self.standardize(x))  # (B, w, H, W)
         d2 = self.down2(nn.functional.max_pool2d(d1, 2))  # (B, 2w, H/2, W/2)
         b = self.bottom(nn.functional.max_pool2d(d2, 2))  # (B, 4w, H/4, W/4)
         u2 = self.up2(torch.cat([self.lift2(b), d2], dim=1))  # skip connection from down2
