@@ -488,8 +488,8 @@ def network_figure(model, image, *, unit=None, label=None):
     -------
     matplotlib.figure.Figure
         One row per drawn layer (each conv or pool layer with the activation that follows
-        it, one heat map per channel; dense layers as bars), the input first and the class
-        probabilities last. Axes titles name the layers.
+        it, one heat map per channel, 8 to a row and at most 16; dense layers as bars), the
+        input first and the class probabilities last. Axes titles name the layers.
 
     Examples
     --------
@@ -540,43 +540,49 @@ def network_figure(model, image, *, unit=None, label=None):
         unit_stage, stage_title = next((k, t) for k, t in stages if k >= names[uname])
         field_title = (f"; receptive field of {stage_title}[{channel}, {row}, {col}]: rows {top}-{bottom}, "
                        f"columns {left}-{right}")
+    # At most 8 maps a row and two rows a layer, and text of 9, 8 and 7 pt: the figure is about 7 inches
+    # wide, so that on a 1280 px page (a 672 px column) its text stays at 9 px or more.
     widths = [max(1, layers[k]["shape"][0]) if len(layers[k]["shape"]) == 3 else 1 for k, _ in stages]
-    ncols = min(16, max(widths))
-    ratios = [2.2] + [1.0 if len(layers[k]["shape"]) == 3 else 1.4 for k, _ in stages]
+    ncols = min(8, max(widths))
+    spans = [-(-min(w, 2 * ncols) // ncols) for w in widths]
+    ratios = [2.2] + [r for (k, _), n in zip(stages, spans)
+                      for r in ([1.0] * n if len(layers[k]["shape"]) == 3 else [1.4])]
     fig = plt.figure(figsize=(min(11, 0.7 * ncols + 1.5), 1.1 * sum(ratios) + 0.5), layout="constrained")
-    grid = fig.add_gridspec(len(stages) + 1, ncols, height_ratios=ratios)
-    ax = fig.add_subplot(grid[0, :max(1, ncols // 4)])
+    grid = fig.add_gridspec(len(ratios), ncols, height_ratios=ratios)
+    ax = fig.add_subplot(grid[0, :max(1, ncols // 2)])          # half the width: room for the title
     ax.imshow(x[0, 0].numpy(), cmap="gray_r", vmin=0, vmax=1)
-    ax.set_title(("input" if label is None else f"input (label {label})") + field_title, fontsize=8, loc="left")
+    ax.set_title(("input" if label is None else f"input (label {label})") + field_title, fontsize=9, loc="left")
     ax.axis("off")
     if unit is not None:
         ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1, fill=False,
                                edgecolor="C1", lw=2))
-    for row_index, (k, title) in enumerate(stages, start=1):
+    first_row = 1
+    for (k, title), n in zip(stages, spans):
         out = outputs[k]
         if out.ndim == 3:
             vmax = max(float(np.abs(out).max()), 1e-12)
             signed = out.min() < 0
-            for c in range(min(out.shape[0], ncols)):
-                ax = fig.add_subplot(grid[row_index, c])
+            for c in range(min(out.shape[0], 2 * ncols)):
+                ax = fig.add_subplot(grid[first_row + c // ncols, c % ncols])
                 ax.imshow(out[c], cmap="RdBu_r" if signed else "Blues", vmin=-vmax if signed else 0, vmax=vmax)
                 ax.set_xticks([])
                 ax.set_yticks([])
                 if c == 0:
-                    ax.set_ylabel(f"{title}\n{' × '.join(map(str, out.shape))}", fontsize=7)
+                    ax.set_ylabel(f"{title}\n{' × '.join(map(str, out.shape))}", fontsize=8)
                 if unit is not None and k == unit_stage and c == channel:
                     ax.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="C1", lw=1.5))
         else:
             last = k == len(layers) - 1
             values = torch.softmax(torch.as_tensor(out), 0).numpy() if last else out
-            ax = fig.add_subplot(grid[row_index, :])
+            ax = fig.add_subplot(grid[first_row, :])
             colors = ["C1" if last and j == values.argmax() else "C0" for j in range(len(values))]
             ax.bar(np.arange(len(values)), values, color=colors, width=0.8)
             ax.set_xlim(-0.7, len(values) - 0.3)
             ax.set_title(f"{title} → softmax: prediction {int(values.argmax())} (p = {values.max():.2f})" if last
-                         else f"{title}: {len(values)} values", fontsize=8, loc="left")
-            ax.tick_params(labelsize=6)
+                         else f"{title}: {len(values)} values", fontsize=9, loc="left")
+            ax.tick_params(labelsize=7)
             if last:
                 ax.set_xticks(range(len(values)))
                 ax.set_ylim(0, 1)
+        first_row += n
     return fig

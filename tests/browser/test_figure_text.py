@@ -4,8 +4,9 @@ the dpi there) and the image's rendered width against its natural width,
 
     height (CSS px) = points / 72 * dpi * rendered width / natural width,
 
-is at least 9 px at 1280 px for every figure whose cell sets its titles' size, and at 390 px (a
-phone) for the Figure 6.12 panels; what the other figures reach on a phone is printed.
+is at least 9 px at 1280 px for every figure whose cell sets its titles' size or that
+plot_layer_panel or network_figure draws (their smallest text, tick labels included), and at
+390 px (a phone) for the Figure 6.12 panels; what the other figures reach on a phone is printed.
 """
 import base64
 import json
@@ -24,28 +25,49 @@ MIN_PX = 9.0
 WIDTHS = {"desktop": 1280, "phone": 390}
 
 
-def panel_title_points() -> float:
-    """The smallest title that visualize.plot_layer_panel draws (a channel's, the layer's)."""
+def smallest_text(figure_of) -> float:
+    """The smallest text (titles, labels, tick labels) in points of the figure that ``figure_of(module)``
+    draws with cnnlib's own functions on stand-in data."""
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = figure_of()
+    fig.canvas.draw()
+    texts = list(fig.texts) + ([fig._suptitle] if fig._suptitle else [])
+    for ax in fig.axes:
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        if ax.axison:                                                # axis("off") draws no tick labels
+            texts += ax.get_xticklabels() + ax.get_yticklabels()
+    sizes = [t.get_fontsize() for t in texts if t.get_text().strip() and t.get_visible()]
+    plt.close(fig)
+    return min(sizes)
+
+
+def panel_figure():
     from types import SimpleNamespace
 
-    import matplotlib.pyplot as plt
     import numpy as np
 
     from cnnlib import visualize
 
     unit = SimpleNamespace(patch=np.zeros((1, 5, 5)), projection=np.zeros((1, 5, 5)), value=1.0)
-    fig = visualize.plot_layer_panel({0: [unit]}, title="layer")
-    sizes = [ax.title.get_fontsize() for ax in fig.axes] + [fig._suptitle.get_fontsize()]
-    plt.close(fig)
-    return min(sizes)
+    return visualize.plot_layer_panel({0: [unit]}, title="layer")
+
+
+def network_figure():
+    import torch
+
+    from cnnlib import models, widgets
+
+    return widgets.network_figure(models.lenet5(), torch.zeros(28, 28), unit=("conv2", 0, 4, 4), label=7)
 
 
 def title_points() -> dict:
-    """{figure name: (smallest title size in points, is a Figure 6.12 panel)} from the page's notebook:
-    plot_layer_panel's titles, or the smallest ``fontsize=`` that the cell passes to ``set_title``."""
+    """{figure name: (smallest text size in points, is a Figure 6.12 panel)} from the page's notebook:
+    the smallest text of plot_layer_panel or network_figure, or the smallest ``fontsize=`` that the
+    cell passes to ``set_title``."""
     found = {}
     for cell in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]:
         name = cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name")
@@ -53,7 +75,10 @@ def title_points() -> dict:
         if not name:
             continue
         if "plot_layer_panel(" in source:
-            found[name] = (panel_title_points(), True)
+            found[name] = (smallest_text(panel_figure), True)
+            continue
+        if "network_figure(" in source:
+            found[name] = (smallest_text(network_figure), False)
             continue
         sizes = [float(s) for s in re.findall(r"set_title\([^\n]*fontsize=(\d+(?:\.\d+)?)", source)]
         if sizes:
