@@ -7,7 +7,7 @@ class (:func:`connected_instances`), merges objects of the same class that touch
 whether it is on an object, a heatmap of object centres and the offset from the pixel to its
 object's centre (:func:`instance_targets`, :func:`instance_loss`); :func:`group_instances` then
 gives each object pixel to the predicted centre nearest to where it points. Instances are scored
-by matching predicted to true objects (:func:`match_instances`, :func:`instance_scores`).
+by matching predicted to true objects at IoU > 0.5 (:func:`match_instances`, :func:`instance_scores`).
 
 Instance maps are integer arrays of shape (S, S) or (N, S, S): 0 for background, k > 0 for the
 pixels of the k-th object (the labels need not be consecutive).
@@ -148,12 +148,13 @@ def instance_iou(pred, true) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def match_instances(pred, true, threshold: float = 0.5) -> tuple[np.ndarray, int, int]:
-    """Match predicted to true objects of one image, one to one, at IoU >= ``threshold``.
+    """Match predicted to true objects of one image, one to one, at IoU above ``threshold``.
 
     The matching maximizes the total IoU (the Hungarian algorithm,
-    ``scipy.optimize.linear_sum_assignment``); pairs below the threshold are dropped. With
-    ``threshold >= 0.5`` the matching is unique anyway: two objects that do not overlap each
-    other cannot both cover more than half of a third.
+    ``scipy.optimize.linear_sum_assignment``); pairs whose IoU is not above the threshold are
+    dropped. With ``threshold >= 0.5`` the matching is unique anyway: a region cannot have an IoU
+    above 0.5 with two objects that do not overlap each other (the reason why the panoptic
+    quality of Kirillov et al. counts a hit at IoU > 0.5, strictly).
 
     Returns
     -------
@@ -176,11 +177,11 @@ def match_instances(pred, true, threshold: float = 0.5) -> tuple[np.ndarray, int
         return np.zeros(0), len(pred_ids), len(true_ids)
     rows, cols = optimize.linear_sum_assignment(iou, maximize=True)
     kept = iou[rows, cols]
-    return kept[kept >= threshold], len(pred_ids), len(true_ids)
+    return kept[kept > threshold], len(pred_ids), len(true_ids)
 
 
 def instance_scores(pred, true, threshold: float = 0.5) -> dict:
-    """Precision, recall and mean matched IoU of predicted instance maps over many images.
+    """Precision, recall and mean matched IoU of predicted instance maps over many images (hits: IoU > threshold).
 
     Parameters
     ----------

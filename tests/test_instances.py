@@ -53,9 +53,15 @@ def test_iou_and_matching_match_brute_force(pred, true, threshold):
         best = max(best, m[np.arange(small), list(cols)].sum())
     rows, cols = __import__("scipy").optimize.linear_sum_assignment(expected, maximize=True)
     assert np.isclose(expected[rows, cols].sum(), best)
-    assert np.all(ious >= threshold)
+    assert np.all(ious > threshold)
     if threshold >= 0.5:  # then every pair above the threshold is in the matching
-        assert len(ious) == (expected >= threshold).sum()
+        assert len(ious) == (expected > threshold).sum()
+
+
+def test_a_hit_needs_an_iou_above_the_threshold():
+    # one region covering two objects of equal size: IoU exactly 0.5 with each, a hit with neither
+    ious, n_pred, n_true = instances.match_instances([[1, 1, 1, 1]], [[1, 1, 2, 2]])
+    assert len(ious) == 0 and (n_pred, n_true) == (1, 2)
 
 
 def test_scores_count_merged_objects():
