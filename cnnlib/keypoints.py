@@ -18,6 +18,7 @@ Chapter 6, Section 6.6 (Figure 6.16, landmark detection).
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -209,6 +210,12 @@ def _point_sets(value, name: str, num_points: int | None = None) -> torch.Tensor
     return value
 
 
+@functools.lru_cache(maxsize=None)
+def _orders(k: int, device: torch.device) -> torch.Tensor:
+    """All k! orders of k points, shape (k!, k), made once per device (no copy to the GPU inside a CUDA-graph capture)."""
+    return torch.tensor(list(itertools.permutations(range(k))), device=device)
+
+
 def keypoint_loss(pred: torch.Tensor, target: torch.Tensor, *, matched: bool = True) -> torch.Tensor:
     """Mean squared distance between predicted and true points, after the best matching of the two.
 
@@ -241,7 +248,7 @@ def keypoint_loss(pred: torch.Tensor, target: torch.Tensor, *, matched: bool = T
                          f"and {tuple(target.shape)}")
     if not matched:
         return ((p - t) ** 2).sum(2).mean()
-    orders = torch.tensor(list(itertools.permutations(range(p.shape[1]))), device=p.device)  # (P, K)
+    orders = _orders(p.shape[1], p.device)  # (P, K)
     squared = ((p[:, orders] - t[:, None]) ** 2).sum(3).mean(2)  # (B, P)
     return squared.min(1).values.mean()
 
