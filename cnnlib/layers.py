@@ -43,7 +43,7 @@ def _layer_arrays(x, W, b, layout):
 
 # Largest patch matrix conv2d builds at once, in bytes: near the size of a processor's cache, so
 # that a large batch or image is worked through in tiles (whole images or bands of output rows).
-_TILE_BYTES = 1 << 22
+_TILE_BYTES = 1 << 20
 
 
 def _reach(n_out, offset, step, size):

@@ -154,7 +154,7 @@ def padded_case(draw):
     M = tuple(draw(ints(max(1, sp - 2 * p_), max(1, sp - 2 * p_) + 10)) for sp, p_ in zip(span, p))
     x, w, b = layer_data(draw, M, K)
     dtype = draw(st.sampled_from([np.float32, np.float64]))
-    tile_bytes = draw(st.sampled_from([1, 700, 1 << 22]))
+    tile_bytes = draw(st.sampled_from([1, 700, 1 << 20]))
     return x.astype(dtype), w.astype(dtype), b if b is None else b.astype(dtype), p, s, d, tile_bytes
 
 

@@ -449,8 +449,9 @@ def trained_lenet5(quick: bool | None = None, *, device=None, verbose: bool = Tr
 
     Same data (:func:`cnnlib.data.mnist_splits`), same initial weights (seed 0) and same
     settings (:func:`lenet5_recipe`) as the page, through :func:`cnnlib.train.cached_fit`: after the page
-    has run, this loads its weights in a second; before, it trains them (the quick run: a few
-    seconds of training on an idle 2-core CPU).
+    has run, this loads its weights in a second; before, it trains them (the quick run: 4 epochs
+    on 55,000 digits, 30 to 70 s of training on one thread of the shared 2-core build machine;
+    ``bench/README.md``).
 
     Parameters
     ----------
