@@ -189,27 +189,67 @@ def precision_recall(det_boxes, det_scores, true_boxes, iou_threshold: float = 0
     if not 0 < iou_threshold <= 1:
         raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold!r}")
     images = _check_lists(det_boxes, det_scores, true_boxes)
+    return _curves(images, [float(iou_threshold)])[0]
+
+
+def _padded_ious(images):
+    """IoUs of every image's detections (in order of decreasing score) with its true boxes, padded with -1.
+
+    Returns the array (N, D, M) of IoUs for D the most detections and M the most true boxes of
+    an image (-1 where either is padding), and the order of each image's detections.
+    """
+    orders = [np.argsort(-s, kind="stable") for _, s, _ in images]
+    n_det = max((len(b) for b, _, _ in images), default=0)
+    n_true = max((len(t) for _, _, t in images), default=0)
+    det = np.zeros((len(images), n_det, 4))
+    true = np.zeros((len(images), n_true, 4))
+    valid = np.zeros((len(images), n_det, n_true), dtype=bool)
+    for k, ((b, _, t), order) in enumerate(zip(images, orders)):
+        det[k, :len(b)], true[k, :len(t)] = b[order], t
+        valid[k, :len(b), :len(t)] = True
+    w = np.clip(np.minimum(det[:, :, None, 2], true[:, None, :, 2]) - np.maximum(det[:, :, None, 0], true[:, None, :, 0]), 0, None)
+    h = np.clip(np.minimum(det[:, :, None, 3], true[:, None, :, 3]) - np.maximum(det[:, :, None, 1], true[:, None, :, 1]), 0, None)
+    inter = w * h
+    area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])  # noqa: E731
+    union = area(det)[:, :, None] + area(true)[:, None, :] - inter
+    ious = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return np.where(valid, ious, -1.0), orders
+
+
+def _curves(images, thresholds):
+    """(precision, recall, scores) at each IoU threshold: the greedy matching of all images at once.
+
+    Each image's detections claim, in order of decreasing score, the unclaimed true box they
+    overlap most if that IoU is at least the threshold; the step over ranks runs for every image
+    together (rank j of each image), which gives the same matches as one image at a time.
+    """
     n_true = sum(len(t) for _, _, t in images)
-    hits_of = []
-    for b, scores, t in images:  # matching within an image depends only on the order of its own detections
-        hits = np.zeros(len(b))
-        if len(b) and len(t):
-            ious = box_iou(b, t)
-            claimed = np.zeros(len(t), dtype=bool)
-            for j in np.argsort(-scores, kind="stable"):
-                if ious[j].max() < iou_threshold:  # cannot match anything: a false positive
-                    continue
-                overlap = np.where(claimed, -1.0, ious[j])
-                if overlap.max() >= iou_threshold:
-                    claimed[overlap.argmax()] = True
-                    hits[j] = 1
-        hits_of.append(hits)
+    ious, orders = _padded_ious(images)
     all_scores = np.concatenate([s for _, s, _ in images]) if images else np.zeros(0)
     order = np.argsort(-all_scores, kind="stable")  # ties keep the order of the images and their detections
-    tp = np.cumsum(np.concatenate(hits_of)[order] if images else np.zeros(0))
-    precision = tp / np.arange(1, len(order) + 1)
-    recall = tp / n_true if n_true else np.zeros(len(order))
-    return precision, recall, all_scores[order]
+    rows = np.arange(len(images))
+    out = []
+    for threshold in thresholds:
+        claimed = np.zeros(ious.shape[::2], dtype=bool)
+        hits = np.zeros(ious.shape[:2])
+        for j in range(ious.shape[1]):
+            overlap = np.where(claimed, -1.0, ious[:, j])
+            if not overlap.size:
+                break
+            best = overlap.argmax(1)
+            hit = overlap[rows, best] >= threshold
+            claimed[rows[hit], best[hit]] = True
+            hits[hit, j] = 1
+        per_image = []
+        for k, ((b, _, _), o) in enumerate(zip(images, orders)):  # back to each image's own order
+            h = np.zeros(len(b))
+            h[o] = hits[k, :len(b)]
+            per_image.append(h)
+        tp = np.cumsum(np.concatenate(per_image)[order] if images else np.zeros(0))
+        precision = tp / np.arange(1, len(order) + 1)
+        recall = tp / n_true if n_true else np.zeros(len(order))
+        out.append((precision, recall, all_scores[order]))
+    return out
 
 
 def average_precision(det_boxes, det_scores, true_boxes, iou_threshold=0.5) -> float:
@@ -241,9 +281,11 @@ def average_precision(det_boxes, det_scores, true_boxes, iou_threshold=0.5) -> f
     0.25
     """
     thresholds = np.atleast_1d(np.asarray(iou_threshold, dtype=float))
-    aps = []
     for t in thresholds:
-        precision, recall, _ = precision_recall(det_boxes, det_scores, true_boxes, float(t))
+        if not 0 < t <= 1:
+            raise ValueError(f"iou_threshold must be in (0, 1], got {float(t)!r}")
+    aps = []
+    for precision, recall, _ in _curves(_check_lists(det_boxes, det_scores, true_boxes), thresholds.tolist()):
         if not len(recall) or recall[-1] == 0:
             aps.append(0.0)
             continue

@@ -122,3 +122,23 @@ def test_decode_per_class_nms_keeps_differently_named_duplicates():
     assert boxes.box_iou(both[0][:1], both[0][1:])[0, 0] > 0.3
     assert len(both[0]) == 2 and sorted(both[2].tolist()) == [1, 2]
     assert len(one[0]) == 1 and one[1][0] == pytest.approx(both[1].max())
+
+
+def test_positive_weight_is_torch_pos_weight_and_extra_keeps_the_grid():
+    torch.manual_seed(0)
+    targets = detection.encode_targets([[[1, 8, 16, 16, 8]], [[2, 30, 30, 12, 14], [1, 2, 3, 10, 10]]],
+                                       size=48, grid=6, anchor=14.0)
+    outputs = torch.randn(2, 7, 6, 6)
+    base = detection.detection_loss(outputs, targets)
+    weighted = detection.detection_loss(outputs, targets, positive_weight=3.0)
+    obj = targets[:, 0]
+    oracle = torch.nn.functional.binary_cross_entropy_with_logits(outputs[:, 0], obj, pos_weight=torch.tensor(3.0))
+    plain = torch.nn.functional.binary_cross_entropy_with_logits(outputs[:, 0], obj)
+    assert torch.allclose(weighted - base, oracle - plain, atol=1e-6)
+    with pytest.raises(ValueError, match="positive_weight"):
+        detection.detection_loss(outputs, targets, positive_weight=0.0)
+    net = detection.GridDetector(width=4, extra=2)
+    assert net(torch.zeros(2, 1, 48, 48)).shape == (2, 7, 6, 6)
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in net.features) == 6
+    with pytest.raises(ValueError, match="extra"):
+        detection.GridDetector(extra=-1)

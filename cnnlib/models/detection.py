@@ -51,6 +51,9 @@ class GridDetector(nn.Module):
         Channels of the first block (doubled after each pooling, at most 4 x width).
     poolings : int, default 3
         Number of 2 x 2 poolings: a 64 x 64 image gives an 8 x 8 grid with 3.
+    extra : int, default 0
+        Further 3 x 3 convolutions (with batch normalization and ReLU) at the grid's
+        resolution, before the head: cheap there, and each widens the region a cell sees.
 
     Shape
     -----
@@ -63,13 +66,15 @@ class GridDetector(nn.Module):
     torch.Size([2, 7, 8, 8])
     """
 
-    def __init__(self, num_classes: int = 2, in_channels: int = 1, *, width: int = 16, poolings: int = 3):
+    def __init__(self, num_classes: int = 2, in_channels: int = 1, *, width: int = 16, poolings: int = 3,
+                 extra: int = 0):
         super().__init__()
         num_classes, in_channels, width, poolings = (positive_int(v, n) for v, n in (
             (num_classes, "num_classes"), (in_channels, "in_channels"), (width, "width"), (poolings, "poolings")))
+        extra = nonnegative_int(extra, "extra")
         layers, c_in = [], in_channels
-        for k in range(poolings + 1):
-            c_out = width * min(2 ** k, 4)
+        for k in range(poolings + 1 + extra):
+            c_out = width * min(2 ** min(k, poolings), 4)
             layers += [(f"conv{k + 1}", nn.Conv2d(c_in, c_out, 3, padding=1)), (f"bn{k + 1}", nn.BatchNorm2d(c_out)),
                        (f"relu{k + 1}", nn.ReLU())]
             if k < poolings:
@@ -170,13 +175,17 @@ def decode_detections(outputs: torch.Tensor, *, size: int, anchor: float, score_
     return results
 
 
-def detection_loss(outputs: torch.Tensor, targets: torch.Tensor, *, box_weight: float = 5.0) -> torch.Tensor:
+def detection_loss(outputs: torch.Tensor, targets: torch.Tensor, *, box_weight: float = 5.0,
+                   positive_weight: float = 1.0) -> torch.Tensor:
     """The detector's loss: objectness everywhere, box and class where an object is centred.
 
     Binary cross-entropy of the objectness logit on every cell, plus, on the cells that hold an
     object, ``box_weight`` times the squared error of :math:`(\\sigma(t_x), \\sigma(t_y), t_w, t_h)`
     (summed over the four) and the cross-entropy of the classes; the box and class terms are
-    averaged over the objects, the objectness over the cells.
+    averaged over the objects, the objectness over the cells. ``positive_weight`` multiplies the
+    objectness term of the cells that hold an object (``pos_weight`` of
+    :func:`torch.nn.functional.binary_cross_entropy_with_logits`): most cells are empty, and a
+    weight above 1 keeps the few that are not from being drowned out.
 
     Examples
     --------
@@ -187,8 +196,11 @@ def detection_loss(outputs: torch.Tensor, targets: torch.Tensor, *, box_weight: 
     if outputs.shape[0] != targets.shape[0] or outputs.shape[2:] != targets.shape[2:] or targets.shape[1] != 6:
         raise ValueError(f"outputs (B, 5 + K, G, G) and targets (B, 6, G, G) must match, got "
                          f"{tuple(outputs.shape)} and {tuple(targets.shape)}")
+    if not positive_weight > 0:
+        raise ValueError(f"positive_weight must be a positive number, got {positive_weight!r}")
     obj = targets[:, 0]
-    objectness = nn.functional.binary_cross_entropy_with_logits(outputs[:, 0], obj)
+    weight = None if positive_weight == 1 else torch.tensor(float(positive_weight), device=outputs.device)
+    objectness = nn.functional.binary_cross_entropy_with_logits(outputs[:, 0], obj, pos_weight=weight)
     where = obj > 0.5
     if not where.any():
         return objectness
@@ -219,30 +231,56 @@ def object_boxes(objects):
     return [box_convert(r[:, 1:], "xyhw", "xyxy") for r in rows], [r[:, 0].astype(int) for r in rows]
 
 
-def _components(x: np.ndarray, threshold: float, sigma: float) -> list:
-    """Per image, one row per blob: (area, contrast, x1, y1, x2, y2, fill of its box)."""
-    out = []
-    for image in x:
-        image = ndimage.gaussian_filter(image, sigma) if sigma > 0 else image
-        offset = image - np.median(image)
-        bright, n_bright = ndimage.label(offset > threshold)  # brighter and darker blobs apart: they
-        dark, n_dark = ndimage.label(offset < -threshold)     # never share a pixel, so labels can be added
-        blobs = bright + np.where(dark > 0, dark + n_bright, 0)
-        count = n_bright + n_dark
-        areas = np.bincount(blobs.ravel(), minlength=count + 1)[1:].astype(float)
-        contrast = np.bincount(blobs.ravel(), weights=np.abs(offset).ravel(), minlength=count + 1)[1:] / np.maximum(areas, 1)
-        spans = np.array([(w[1].start, w[0].start, w[1].stop, w[0].stop) for w in ndimage.find_objects(blobs)],
-                         dtype=float).reshape(-1, 4)
-        fill = areas / np.maximum((spans[:, 2] - spans[:, 0]) * (spans[:, 3] - spans[:, 1]), 1)
-        out.append(np.column_stack([areas, contrast, spans, fill]))
-    return out
+def _offsets(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Each image (smoothed when ``sigma > 0``) less its median grey level."""
+    x = ndimage.gaussian_filter(x, (0, sigma, sigma)) if sigma > 0 else x
+    return x - np.median(x.reshape(len(x), -1), axis=1)[:, None, None]
 
 
-def _select(rows: np.ndarray, min_area: int, fill: float, score: str):
-    rows = rows[rows[:, 0] >= max(min_area, 1)]
+_IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
+_IN_PLANE[1] = ndimage.generate_binary_structure(2, 1)  # 4-neighbours within an image, none across images
+
+
+def _components(offsets: np.ndarray, threshold: float) -> list:
+    """Per image, one row per blob: (area, contrast, x1, y1, x2, y2, fill of its box).
+
+    All images are labelled at once (a blob never crosses from one image into the next), the
+    brighter and the darker blobs apart: they never share a pixel, so their labels can be added.
+    """
+    bright, n_bright = ndimage.label(offsets > threshold, _IN_PLANE)
+    dark, n_dark = ndimage.label(offsets < -threshold, _IN_PLANE)
+    blobs = bright + np.where(dark > 0, dark + n_bright, 0)
+    count = n_bright + n_dark
+    areas = np.bincount(blobs.ravel(), minlength=count + 1)[1:].astype(float)
+    contrast = np.bincount(blobs.ravel(), weights=np.abs(offsets).ravel(), minlength=count + 1)[1:] / np.maximum(areas, 1)
+    pixels = np.flatnonzero(blobs)
+    labels = blobs.ravel()[pixels]
+    by_label = np.argsort(labels, kind="stable")
+    starts = np.searchsorted(labels[by_label], np.arange(1, count + 1))  # every label has a pixel
+    image, row, col = (v[by_label] for v in np.unravel_index(pixels, blobs.shape))
+    spans = np.column_stack([image[starts], np.minimum.reduceat(col, starts), np.minimum.reduceat(row, starts),
+                             np.maximum.reduceat(col, starts) + 1, np.maximum.reduceat(row, starts) + 1]
+                            ).astype(float) if count else np.zeros((0, 5))
+    fill = areas / np.maximum((spans[:, 3] - spans[:, 1]) * (spans[:, 4] - spans[:, 2]), 1)
+    order = np.argsort(spans[:, 0], kind="stable")  # image by image; in each, its bright blobs, then its dark ones
+    rows = np.column_stack([areas, contrast, spans[:, 1:], fill])[order]
+    bounds = np.searchsorted(spans[order, 0], np.arange(len(offsets) + 1))
+    return [rows[bounds[k]:bounds[k + 1]] for k in range(len(offsets))]
+
+
+def _select(rows: list, min_area: int, fill: float, score: str) -> list:
+    """Per image: (boxes, scores, classes) of its blobs of at least ``min_area`` pixels, best score first."""
+    n_images = len(rows)
+    image = np.repeat(np.arange(n_images), [len(r) for r in rows])
+    rows = np.concatenate(rows) if n_images else np.zeros((0, 7))
+    big = rows[:, 0] >= max(min_area, 1)
+    rows, image = rows[big], image[big]
     scores = rows[:, 0] if score == "area" else rows[:, 1]
-    order = np.argsort(-scores, kind="stable")
-    return rows[order, 2:6], scores[order], np.where(rows[order, 6] > fill, 1, 2)
+    order = np.lexsort((-scores, image))  # image by image, best score first (stable: ties keep their order)
+    rows, scores, image = rows[order], scores[order], image[order]
+    classes = np.where(rows[:, 6] > fill, 1, 2)
+    bounds = np.searchsorted(image, np.arange(n_images + 1))
+    return [(rows[a:b, 2:6], scores[a:b], classes[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def component_detections(images, threshold: float, *, min_area: int = 1, sigma: float = 0.0, fill: float = 0.64,
@@ -282,7 +320,8 @@ def component_detections(images, threshold: float, *, min_area: int = 1, sigma: 
     min_area = nonnegative_int(min_area, "min_area")
     if not sigma >= 0:
         raise ValueError(f"sigma must be a width >= 0 in pixels, got {sigma!r}")
-    return [_select(rows, min_area, fill, score) for rows in _components(x.reshape(len(x), *x.shape[-2:]), threshold, sigma)]
+    offsets = _offsets(x.reshape(len(x), *x.shape[-2:]), float(sigma))
+    return _select(_components(offsets, threshold), min_area, fill, score)
 
 
 def tune_component_detections(images, objects, *, thresholds=None, sigmas=(0.0, 1.0), min_areas=(8, 16, 32, 64),
@@ -324,11 +363,12 @@ def tune_component_detections(images, objects, *, thresholds=None, sigmas=(0.0, 
     thresholds = np.linspace(0.06, 0.3, 7) if thresholds is None else thresholds
     best, best_rows = {"ap": -1.0}, None
     for sigma in sigmas:
+        offsets = _offsets(x, float(sigma))
         for t in thresholds:
-            rows = _components(x, float(t), float(sigma))
+            rows = _components(offsets, float(t))
             for area in min_areas:
                 for name in scores:
-                    dets = [_select(r, area, 0.5, name) for r in rows]
+                    dets = _select(rows, area, 0.5, name)
                     ap = average_precision([d[0] for d in dets], [d[1] for d in dets], truth, 0.5)
                     if ap > best["ap"]:
                         best = {"threshold": float(t), "sigma": float(sigma), "min_area": int(area), "score": name,
@@ -336,7 +376,7 @@ def tune_component_detections(images, objects, *, thresholds=None, sigmas=(0.0, 
                         best_rows = rows
     best["class_map"] = -1.0
     for f in fills:
-        dets = [_select(r, best["min_area"], float(f), best["score"]) for r in best_rows]
+        dets = _select(best_rows, best["min_area"], float(f), best["score"])
         m = mean_average_precision([d[0] for d in dets], [d[1] for d in dets], [d[2] for d in dets], truth, classes, 0.5)
         if m > best["class_map"]:
             best["fill"], best["class_map"] = float(f), float(m)
