@@ -267,7 +267,7 @@ def test_static_figure(mnist_model):
     fig = widgets.network_figure(model, images[0], unit=("conv2", 3, 4, 6), label=int(labels[0]))
     titles = [ax.get_title(loc="left") for ax in fig.axes]
     (top, bottom), (left, right) = shapes.receptive_field(model, (1, 28, 28))[4].bounds(4, 6)
-    assert titles[0] == (f"input (label {int(labels[0])}); receptive field of conv2 + ReLU[3, 4, 6]: "
+    assert titles[0] == (f"input (label {int(labels[0])})\nfield of conv2 + ReLU[3, 4, 6]:\n"
                          f"rows {top}-{bottom}, columns {left}-{right}")
     assert len(fig.axes[0].patches) == 1
     # 6 + 6 + 16 + 16 heat maps, 3 bar charts, the input

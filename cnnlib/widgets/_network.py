@@ -488,8 +488,10 @@ def network_figure(model, image, *, unit=None, label=None):
     -------
     matplotlib.figure.Figure
         One row per drawn layer (each conv or pool layer with the activation that follows
-        it, one heat map per channel, 8 to a row and at most 16; dense layers as bars), the
-        input first and the class probabilities last. Axes titles name the layers.
+        it, one heat map per channel, 6 to a row and at most 16; dense layers as bars), the
+        input first and the class probabilities last. Axes titles name the layers. The figure
+        is about 4.9 inches wide with text of 10 pt, so that shown in a phone's 342 px column
+        its text is still about 9.5 px tall.
 
     Examples
     --------
@@ -497,7 +499,7 @@ def network_figure(model, image, *, unit=None, label=None):
     >>> from cnnlib import models
     >>> _ = torch.manual_seed(0); fig = network_figure(models.lenet5(), torch.rand(28, 28), unit=("conv2", 0, 2, 3))
     >>> fig.axes[0].get_title(loc="left")
-    'input; receptive field of conv2 + ReLU[0, 2, 3]: rows 2-15, columns 4-17'
+    'input\\nfield of conv2 + ReLU[0, 2, 3]:\\nrows 2-15, columns 4-17'
     """
     import matplotlib.pyplot as plt
     import torch
@@ -538,20 +540,21 @@ def network_figure(model, image, *, unit=None, label=None):
         (top, bottom), (left, right) = rows[names[uname] + 1].bounds(row, col)
         top, left, bottom, right = max(top, 0), max(left, 0), min(bottom, 27), min(right, 27)
         unit_stage, stage_title = next((k, t) for k, t in stages if k >= names[uname])
-        field_title = (f"; receptive field of {stage_title}[{channel}, {row}, {col}]: rows {top}-{bottom}, "
+        field_title = (f"\nfield of {stage_title}[{channel}, {row}, {col}]:\nrows {top}-{bottom}, "
                        f"columns {left}-{right}")
-    # At most 8 maps a row and two rows a layer, and text of 9, 8 and 7 pt: the figure is about 7 inches
-    # wide, so that on a 1280 px page (a 672 px column) its text stays at 9 px or more.
+    # At most 6 maps a row (conv1's six channels in one row, 16 channels in three rows) and text of 10 pt
+    # on a figure about 4.9 inches wide (each stage titled above its first row): shown in a phone's 342 px
+    # column (390 px browser) its text is still about 9.5 px tall, and on a 1280 px page, at its natural size, 14 px (issue 21).
     widths = [max(1, layers[k]["shape"][0]) if len(layers[k]["shape"]) == 3 else 1 for k, _ in stages]
-    ncols = min(8, max(widths))
-    spans = [-(-min(w, 2 * ncols) // ncols) for w in widths]
-    ratios = [2.2] + [r for (k, _), n in zip(stages, spans)
-                      for r in ([1.0] * n if len(layers[k]["shape"]) == 3 else [1.4])]
-    fig = plt.figure(figsize=(min(11, 0.7 * ncols + 1.5), 1.1 * sum(ratios) + 0.5), layout="constrained")
+    ncols = min(6, max(widths))
+    spans = [-(-min(w, 16) // ncols) for w in widths]
+    ratios = [2.6] + [r for (k, _), n in zip(stages, spans)
+                      for r in ([1.0] * n if len(layers[k]["shape"]) == 3 else [1.5])]
+    fig = plt.figure(figsize=(0.75 * ncols + 0.4, 0.85 * sum(ratios) + 0.4), layout="constrained")
     grid = fig.add_gridspec(len(ratios), ncols, height_ratios=ratios)
     ax = fig.add_subplot(grid[0, :max(1, ncols // 2)])          # half the width: room for the title
     ax.imshow(x[0, 0].numpy(), cmap="gray_r", vmin=0, vmax=1)
-    ax.set_title(("input" if label is None else f"input (label {label})") + field_title, fontsize=9, loc="left")
+    ax.set_title(("input" if label is None else f"input (label {label})") + field_title, fontsize=10, loc="left")
     ax.axis("off")
     if unit is not None:
         ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1, fill=False,
@@ -562,13 +565,16 @@ def network_figure(model, image, *, unit=None, label=None):
         if out.ndim == 3:
             vmax = max(float(np.abs(out).max()), 1e-12)
             signed = out.min() < 0
-            for c in range(min(out.shape[0], 2 * ncols)):
+            for c in range(min(out.shape[0], 16)):
                 ax = fig.add_subplot(grid[first_row + c // ncols, c % ncols])
                 ax.imshow(out[c], cmap="RdBu_r" if signed else "Blues", vmin=-vmax if signed else 0, vmax=vmax)
                 ax.set_xticks([])
                 ax.set_yticks([])
+                if c < ncols:  # a blank title keeps room above the stage's first row for its name, which
+                    ax.set_title(" ", fontsize=10)   # runs over several maps and so stays out of the layout
                 if c == 0:
-                    ax.set_ylabel(f"{title}\n{' × '.join(map(str, out.shape))}", fontsize=8)
+                    ax.text(0, 1.06, f"{title}: {' × '.join(map(str, out.shape))}", transform=ax.transAxes,
+                            fontsize=10, va="bottom").set_in_layout(False)
                 if unit is not None and k == unit_stage and c == channel:
                     ax.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="C1", lw=1.5))
         else:
@@ -579,8 +585,8 @@ def network_figure(model, image, *, unit=None, label=None):
             ax.bar(np.arange(len(values)), values, color=colors, width=0.8)
             ax.set_xlim(-0.7, len(values) - 0.3)
             ax.set_title(f"{title} → softmax: prediction {int(values.argmax())} (p = {values.max():.2f})" if last
-                         else f"{title}: {len(values)} values", fontsize=9, loc="left")
-            ax.tick_params(labelsize=7)
+                         else f"{title}: {len(values)} values", fontsize=10, loc="left")
+            ax.tick_params(labelsize=10)
             if last:
                 ax.set_xticks(range(len(values)))
                 ax.set_ylim(0, 1)
