@@ -471,8 +471,9 @@ def trained_lenet5(quick: bool | None = None, *, device=None, verbose: bool = Tr
     history : cnnlib.train.History
     """
     from .. import data, train
+    from ..train.device import resolve_device
 
-    device = train.device.resolve_device(device)
+    device = resolve_device(device)
     if quick is None:
         quick = train.quick_run(device, verbose=verbose)
     train_set, val_set, _ = data.mnist_splits(quick, verbose=verbose)
