@@ -25,7 +25,9 @@ BINDER = ROOT / "binder"
 NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 REPO_URL = "git+https://github.com/the-cnn-book/cnn-book"
 
-pytestmark = pytest.mark.slow
+# One worker runs the module (make unit uses -n 2 --dist loadgroup): its fixture installs a whole venv,
+# and two workers each built their own at once (285 s of setup each in the last run).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("binder")]
 
 
 def _pins(path):
