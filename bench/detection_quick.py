@@ -79,6 +79,12 @@ CANDIDATES = {
     "posw5-adamw-lr2e-2-n3000": {**PAGE, "n": 3000, "fit": dict(batch_size=64, lr=2e-2, optimizer="adamw",
                                                                 weight_decay=0.05, channels_last=True),
                                  "loss": dict(positive_weight=5.0)},
+    "chosen-box2": {**PAGE, "fit": dict(batch_size=64, lr=2e-2, optimizer="adamw", weight_decay=0.05,
+                                        channels_last=True), "loss": dict(positive_weight=5.0, box_weight=2.0)},
+    "chosen-box10": {**PAGE, "fit": dict(batch_size=64, lr=2e-2, optimizer="adamw", weight_decay=0.05,
+                                         channels_last=True), "loss": dict(positive_weight=5.0, box_weight=10.0)},
+    "chosen-e16": {**PAGE, "epochs": 16, "fit": dict(batch_size=64, lr=2e-2, optimizer="adamw", weight_decay=0.05,
+                                                     channels_last=True), "loss": dict(positive_weight=5.0)},
 }
 
 
