@@ -283,7 +283,7 @@ class NetworkExplorer(anywidget.AnyWidget):
     layer folded into it), dense layers as bars, and the class probabilities (softmax of the
     last layer). Clicking a unit outlines its receptive field on the input and shows what
     produced it: for a convolution, the kernel and the input patch of each input channel and
-    the numbers of Eq. (6.14) (summed over the input channels, plus the bias); for a pool, the
+    the numbers of Eq. (6.14) (one input channel) or (6.20) (summed over several, plus the bias); for a pool, the
     window; for a dense layer, its largest terms. The explanation starts with a zoom of the
     unit's neighbourhood, squares of 30 px that a finger can choose on a phone
     (``.cnnlib-network-zoom-cell``), and, when ``patches`` are embedded, the favourite patches

@@ -139,13 +139,16 @@ function patchGallery(parent, patches, { what, source, positive, field }) {
   return box;
 }
 
-// The terms of a unit's sum (unitTerms): Eq. (6.14) with a patch and kernel per input channel, a
+// The terms of a unit's sum (unitTerms): Eq. (6.14), or (6.20) for several input channels, with a patch and kernel per input channel, a
 // pooling window, or a dense unit's largest products. best: the input channel whose numbers are shown.
 function termsView(detail, terms, layer, i, k, best, actText, onChannel) {
   if (terms.kind === "conv") {
     const r0 = i * layer.stride[0] - layer.padding[0], c0 = k * layer.stride[1] - layer.padding[1];
     const padded = layer.padding[0] || layer.padding[1] ? " (positions outside the image are padding: x = 0)" : "";
-    div(detail, { margin: "4px 0" }, `Eq. (6.14), summed over the ${terms.channels.length} input channel(s): ` +
+    const eq = terms.channels.length > 1   // one input channel: Eq. (6.14); several: the multichannel Eq. (6.20)
+      ? `Eq. (6.20), summed over the ${terms.channels.length} input channels: `
+      : "Eq. (6.14), one input channel: ";
+    div(detail, { margin: "4px 0" }, eq +
         `z = Σ_c Σ_i″ Σ_j″ w[c, i″, j″] · x[c, ${r0} + i″, ${c0} + j″] + b${padded}. ` +
         "Each pair below: the input patch x and the kernel w of one channel (click a pair for its numbers).");
     const row = div(detail, { display: "flex", flexWrap: "wrap", gap: "6px 12px" });

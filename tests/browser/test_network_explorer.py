@@ -124,7 +124,7 @@ def test_click_shows_receptive_field(explorer_page, rel, width):
     assert match, detail
     i, k = int(match.group(1)), int(match.group(2))
     assert (field.get_attribute("data-rows"), field.get_attribute("data-cols")) == field_bounds(i, k)
-    assert "Eq. (6.14)" in detail and root.locator(f".{ROOT}-kernel").count() == 6
+    assert "Eq. (6.20)" in detail and root.locator(f".{ROOT}-kernel").count() == 6
     # the outline sits on the input, as large as the field
     # (both boxes read in one call: the click scrolls the explanation into view, smoothly, and two
     # separate reads would straddle that scroll)
