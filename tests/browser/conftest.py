@@ -99,7 +99,10 @@ def visit_page(context, site, html_dir):
         TOTALS["images"] += checks.check_images.last_count
         TOTALS["figures"] += page.locator("article figure").count()
         TOTALS["widgets"] += page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
-        page.screenshot(path=str(SCREENSHOTS / (rel.replace("/", "__")[:-5] + ".png")), full_page=True)
+        # A full-page shot of a long page (6.4.6: 19 figures and an explorer) took over the default
+        # 30 s on two busy cores.
+        page.screenshot(path=str(SCREENSHOTS / (rel.replace("/", "__")[:-5] + ".png")), full_page=True,
+                        timeout=120_000)
         # Solutions last: opening them changes the page.
         result["solutions"] = checks.check_solutions_toggle(page)
         TOTALS["solutions"] += checks.check_solutions_toggle.last_count
