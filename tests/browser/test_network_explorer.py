@@ -201,7 +201,7 @@ def test_touch_targets_on_a_phone(explorer_page, rel):
     assert len(sizes) >= 25 and min(sizes) >= TOUCH, f"zoom squares: {len(sizes)}, smallest {min(sizes):.1f} px"
     # the zoom is on the screen after the tap (the explanation scrolls into view)
     page.wait_for_function(f"""() => {{ const r = document.querySelector('.{ROOT}-zoom').getBoundingClientRect();
-        return r.top >= 0 && r.bottom <= innerHeight; }}""", timeout=15_000)  # a smooth scroll, slow on busy cores
+        return r.top >= -1 && r.bottom <= innerHeight + 1; }}""", timeout=15_000)  # 1 px: sub-pixel layout (6.4.2 ends 0.4 px below)
     square = cells.nth(3)
     row, col = square.get_attribute("data-row"), square.get_attribute("data-col")
     square.click()
