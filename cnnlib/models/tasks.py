@@ -179,7 +179,7 @@ def localizer(num_classes: int = 3, in_channels: int = 1, *, size: int = 32, wid
     width : int, default 16
         Channels of the first convolution.
     batch_norm : bool, default False
-        Put a batch normalization (Section 6.5) after each convolution, before its ReLU:
+        Put a batch normalization (Section 6.4) after each convolution, before its ReLU:
         training on harder images converges in fewer epochs.
     standardize : bool, default False
         Begin with :func:`standardizer`: every image is shifted and scaled to mean 0 and standard
