@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
 import os
 import secrets
+import types
 import warnings
 from dataclasses import asdict
 
@@ -18,8 +20,8 @@ from ._batches import as_tensors
 from .device import usable_device
 from .loop import History, fit
 
-__all__ = ["ENTRY_FORMAT", "cached_fit", "fingerprint_tensor", "fingerprint_data", "load_entry", "save_entry",
-           "write_atomically"]
+__all__ = ["ENTRY_FORMAT", "cached_fit", "callable_key", "fingerprint_tensor", "fingerprint_data", "load_entry",
+           "save_entry", "setting_key", "write_atomically"]
 
 #: Layout of a saved entry (part of its key: entries of an older layout are simply not found).
 #: 2: weights ``.pt`` and a JSON record ``{"sha256": <of the weights file>, "history": {...}}``.
@@ -38,8 +40,119 @@ def fingerprint_data(data, name):
     return [fingerprint_tensor(X), fingerprint_tensor(y)]
 
 
+_PLAIN = (bool, int, float, complex, str, bytes, type(None))
+
+
+def _code_digest(code: types.CodeType) -> str:
+    """SHA-256 of a code object's instructions, constants (nested code included) and names."""
+    h = hashlib.sha256()
+
+    def feed(c):
+        h.update(c.co_code)
+        h.update(repr(c.co_names).encode())
+        for const in c.co_consts:
+            if isinstance(const, types.CodeType):
+                feed(const)
+            else:
+                h.update(repr(const).encode())
+    feed(code)
+    return h.hexdigest()[:16]
+
+
+def _global_names(code: types.CodeType) -> set:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def _value_key(value, seen):
+    if isinstance(value, _PLAIN):
+        return repr(value)
+    if isinstance(value, torch.Tensor):
+        return fingerprint_tensor(value)
+    if isinstance(value, (tuple, list)):
+        return [_value_key(v, seen) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _value_key(v, seen) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, nn.Module):
+        return [repr(value), [(k, fingerprint_tensor(v)) for k, v in value.state_dict().items()]]
+    if callable(value):
+        return callable_key(value, _seen=seen)
+    text = repr(value)
+    if " at 0x" in text:
+        raise TypeError(f"cached_fit cannot key a {type(value).__name__}: its repr {text!r} changes from run to run")
+    return text
+
+
+def callable_key(fn, *, _seen=None) -> str:
+    """A description of a function that is the same in every run of the same code.
+
+    ``repr`` of a function holds its address, which changes from run to run. This key holds
+    the module and qualified name, a digest of the code (instructions, constants, names), the
+    defaults, the closure's values and the plain values (numbers, strings, tuples, tensors,
+    modules with their weights) and functions that the code reads from its module's globals,
+    followed recursively (not lists or dicts there: a page's running state, such as a list of
+    results, must not change the key). Two runs of one notebook give the same key; editing the function,
+    or a constant it reads such as ``GAMMA = 20.0``, gives another.
+
+    Examples
+    --------
+    >>> def double(x):
+    ...     return 2 * x
+    >>> callable_key(double) == callable_key(double)
+    True
+    >>> callable_key(double) == callable_key(lambda x: 2 * x)
+    False
+    """
+    seen = set() if _seen is None else _seen
+    if isinstance(fn, functools.partial):
+        return json.dumps(["partial", callable_key(fn.func, _seen=seen), _value_key(list(fn.args), seen),
+                           _value_key(dict(fn.keywords), seen)])
+    if isinstance(fn, types.MethodType):
+        return json.dumps(["method", callable_key(fn.__func__, _seen=seen), _value_key(fn.__self__, seen)])
+    code = getattr(fn, "__code__", None)
+    name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
+    if code is None:  # a builtin, a class, or an object with __call__ (nn.Module losses)
+        if isinstance(fn, (type, types.BuiltinFunctionType)):
+            return name
+        return json.dumps(["object", _value_key(fn, seen) if isinstance(fn, nn.Module) else repr(fn)])
+    if id(fn) in seen:
+        return json.dumps(["recursive", name])
+    seen.add(id(fn))
+    closure = [_value_key(cell.cell_contents, seen) for cell in (fn.__closure__ or ())]
+    globals_ = getattr(fn, "__globals__", {})
+    read = {}
+    for g in sorted(_global_names(code)):
+        if g not in globals_:
+            continue
+        value = globals_[g]
+        if isinstance(value, types.ModuleType):
+            continue
+        if isinstance(value, (_PLAIN, torch.Tensor, tuple, nn.Module)) or callable(value):  # not lists, dicts: state
+            try:
+                read[g] = _value_key(value, seen)
+            except TypeError:
+                read[g] = type(value).__qualname__
+    return json.dumps([name, _code_digest(code), _value_key(list(fn.__defaults__ or ()), seen),
+                       _value_key(dict(fn.__kwdefaults__ or {}), seen), closure, read])
+
+
+def setting_key(value, name="setting"):
+    """How one keyword argument of :func:`cached_fit` enters the key: ``repr`` for plain values
+    (as before, so existing entries keep their names), :func:`callable_key` for functions."""
+    if callable(value) and not isinstance(value, type):
+        return callable_key(value)
+    text = repr(value)
+    if " at 0x" in text:
+        raise TypeError(f"cached_fit cannot key {name}={text}: its repr changes from run to run; pass plain "
+                        "values, tensors or functions")
+    return text
+
+
 def cached_fit(model: nn.Module, train_data, val_data=None, *, name: str, root=None,
-               verbose: bool = True, **fit_kwargs) -> History:
+               verbose: bool = True, fit_fn=None, **fit_kwargs) -> History:
     """:func:`fit`, or load the weights and history that the same call saved before.
 
     The pages that train a network save its weights under ``data/weights/`` so that a page
@@ -61,8 +174,16 @@ def cached_fit(model: nn.Module, train_data, val_data=None, *, name: str, root=N
         The data folder; defaults to :func:`cnnlib.data.data_root`. Files go to ``root/weights/``.
     verbose : bool
         Say whether the weights were trained or loaded, and from where.
+    fit_fn : callable, optional
+        The training function, called as ``fit_fn(model, train_data, val_data, device=...,
+        **fit_kwargs)`` and returning a :class:`History`; defaults to :func:`fit`. Another one
+        (e.g. a triplet-mining loop) is part of the key like the settings.
     **fit_kwargs
-        Passed on to :func:`fit` (``epochs``, ``batch_size``, ``lr``, ...).
+        Passed on to :func:`fit` (``epochs``, ``batch_size``, ``lr``, ...). Functions among
+        them (a ``loss_fn``) enter the key through their code, defaults, closure and the
+        numbers, strings and tensors they read from their module (see :func:`callable_key`),
+        so a notebook's loss function keys the same from one run to the next and a change to
+        it trains afresh.
 
     Returns
     -------
@@ -106,28 +227,32 @@ def cached_fit(model: nn.Module, train_data, val_data=None, *, name: str, root=N
         "init": [(k, fingerprint_tensor(v)) for k, v in model.state_dict().items()],
         "train": fingerprint_data(train_data, "train_data"),
         "val": fingerprint_data(val_data, "val_data"),
-        "fit": {k: repr(v) for k, v in sorted(fit_kwargs.items()) if k != "progress"},
+        "fit": {k: setting_key(v, k) for k, v in sorted(fit_kwargs.items()) if k != "progress"},
         "device": device.type,
         "torch": ".".join(torch.__version__.split(".")[:2]),
         "entry": ENTRY_FORMAT,
     }
+    if fit_fn is not None and fit_fn is not fit:
+        key_parts["fit_fn"] = callable_key(fit_fn)
+    else:
+        fit_fn = fit
     key = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()[:12]
     folder = (data_root() if root is None else os.fspath(root))
     folder = os.path.join(folder, "weights")
     weights = os.path.join(folder, f"{name}-{key}.pt")
     record = os.path.join(folder, f"{name}-{key}.json")
     with _entry_lock(folder, f"{name}-{key}"):
-        return _load_or_train(model, train_data, val_data, weights, record, device, verbose, fit_kwargs)
+        return _load_or_train(model, train_data, val_data, weights, record, device, verbose, fit_kwargs, fit_fn)
 
 
-def _load_or_train(model, train_data, val_data, weights, record, device, verbose, fit_kwargs) -> History:
+def _load_or_train(model, train_data, val_data, weights, record, device, verbose, fit_kwargs, fit_fn=fit) -> History:
     folder = os.path.dirname(weights)
     history = load_entry(model, weights, record, device)
     if history is not None:
         if verbose:
             print(f"Loaded the trained weights (same model, data and settings as before)\nfrom {_shown(weights)}.")
         return history
-    history = fit(model, train_data, val_data, device=device, **fit_kwargs)
+    history = fit_fn(model, train_data, val_data, device=device, **fit_kwargs)
     try:
         save_entry(model, history, weights, record)
     except OSError as exc:

@@ -1,0 +1,104 @@
+"""train.cached_fit's key for functions among the settings (a loss_fn) and for fit_fn."""
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from torch import nn
+
+from cnnlib import train
+from cnnlib.train.cache import callable_key, setting_key
+
+SCRIPT = textwrap.dedent("""
+    import sys, torch
+    from torch import nn
+    from cnnlib.train.cache import callable_key
+    GAMMA = float(sys.argv[1])
+    WEIGHTS = torch.tensor([1.0, float(sys.argv[2])])
+
+    def part(out, target):
+        return nn.functional.cross_entropy(out, target, weight=WEIGHTS)
+
+    def loss(out, target, scale=GAMMA):
+        return scale * part(out, target)
+
+    print(callable_key(loss))
+""")
+
+
+def _key_in_fresh_interpreter(gamma, weight):
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(gamma), str(weight)], capture_output=True, text=True,
+                          check=True)
+    return done.stdout.strip()
+
+
+def test_a_notebook_function_keys_the_same_in_two_interpreters():
+    # repr() would differ (the address); the key must not
+    assert _key_in_fresh_interpreter(20, 2) == _key_in_fresh_interpreter(20, 2)
+
+
+@pytest.mark.parametrize("gamma, weight", [(5, 2), (20, 3)])
+def test_a_changed_constant_or_tensor_it_reads_changes_the_key(gamma, weight):
+    assert _key_in_fresh_interpreter(gamma, weight) != _key_in_fresh_interpreter(20, 2)
+
+
+def test_closures_defaults_and_partials_enter_the_key():
+    import functools
+
+    def make(scale):
+        return lambda out, target: scale * nn.functional.mse_loss(out, target)
+
+    assert callable_key(make(1.0)) == callable_key(make(1.0))
+    assert callable_key(make(1.0)) != callable_key(make(2.0))
+    scaled = functools.partial(nn.functional.mse_loss, reduction="sum")
+    assert callable_key(scaled) != callable_key(functools.partial(nn.functional.mse_loss, reduction="mean"))
+    assert callable_key(nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0]))) != \
+        callable_key(nn.CrossEntropyLoss(weight=torch.tensor([1.0, 3.0])))
+
+
+def test_plain_settings_keep_their_repr_and_unkeyable_objects_are_refused():
+    assert setting_key(3e-3) == "0.003" and setting_key("adamw") == "'adamw'"
+    with pytest.raises(TypeError, match="momentum=<object object at 0x"):
+        setting_key(object(), "momentum")
+
+
+def _data():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(32, 2, generator=g)
+    return X, (X[:, 0] > 0).long()
+
+
+CALLS = []  # a list the training function appends to: state, not part of the key
+
+
+def my_fit(model, train_data, val_data=None, *, device=None, epochs=1, **kw):
+    CALLS.append(epochs)
+    return train.fit(model, train_data, val_data, device=device, epochs=epochs, progress=False, **kw)
+
+
+def test_fit_fn_is_called_and_keyed(tmp_path):
+    calls = CALLS
+    calls.clear()
+
+    kwargs = dict(name="fn", root=tmp_path, epochs=1, device="cpu", verbose=False)
+    torch.manual_seed(0)
+    train.cached_fit(nn.Linear(2, 2), _data(), fit_fn=my_fit, **kwargs)
+    torch.manual_seed(0)
+    train.cached_fit(nn.Linear(2, 2), _data(), fit_fn=my_fit, **kwargs)  # loaded
+    assert calls == [1]
+    torch.manual_seed(0)
+    train.cached_fit(nn.Linear(2, 2), _data(), **dict(kwargs, progress=False))  # plain fit: another entry
+    assert len(list(tmp_path.glob("weights/fn-*.pt"))) == 2
+
+
+def test_a_loss_function_no_longer_retrains_every_run(tmp_path):
+    def loss(out, target):
+        return nn.functional.cross_entropy(out, target)
+
+    kwargs = dict(name="loss", root=tmp_path, epochs=1, device="cpu", verbose=False, progress=False, loss_fn=loss)
+    torch.manual_seed(0)
+    train.cached_fit(nn.Linear(2, 2), _data(), **kwargs)
+    torch.manual_seed(0)
+    train.cached_fit(nn.Linear(2, 2), _data(), **kwargs)
+    assert len(list(tmp_path.glob("weights/loss-*.pt"))) == 1
