@@ -36,7 +36,7 @@ def fingerprint_tensor(t: torch.Tensor) -> str:
 def fingerprint_data(data, name):
     if data is None:
         return None
-    X, y = as_tensors(data, name)
+    X, y = as_tensors(data, name, classification=False)  # any targets: class labels, masks, boxes
     return [fingerprint_tensor(X), fingerprint_tensor(y)]
 
 
