@@ -32,19 +32,23 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="override the setting's epochs")
     parser.add_argument("--lr", type=float, default=0.05, help="(peak) learning rate")
     parser.add_argument("--n-train", type=int, default=None, help="override the setting's number of images")
+    parser.add_argument("--batch-size", type=int, default=None, help="override the setting's batch size")
+    parser.add_argument("--depths", type=int, nargs="+", default=None, help="override the setting's depths")
     args = parser.parse_args()
     device = torch.device(args.device) if args.device else train.get_device()
     mnist = data.load_mnist(train=True, verbose=False)
     if args.quick:  # the page's QUICK setting
-        depths, seeds, n_train, width, epochs = (8, 20, 32), (0, 1), 1500, 4, 12
+        depths, seeds, n_train, width, epochs = (8, 14, 20), (0, 1), 900, 4, 10
     else:
         depths, seeds, n_train, width, epochs = (8, 20, 32, 44, 56), (0, 1, 2), 5000, 16, 24
     epochs = args.epochs or epochs
+    depths = tuple(args.depths) if args.depths else depths
+    batch_size = args.batch_size or 50
     n_train = args.n_train or n_train
     X = F.adaptive_avg_pool2d(mnist.images[:n_train], 8)
     X = (X - X.mean()) / X.std()
     y = mnist.labels[:n_train]
-    print(f"device {device}; {mnist.source}; schedule {args.schedule}, lr {args.lr}; {n_train} images; depths {depths}; "
+    print(f"device {device}; {mnist.source}; schedule {args.schedule}, lr {args.lr}; {n_train} images; batch {batch_size}; depths {depths}; "
           f"seeds {seeds}; width {width}; {epochs} epochs", flush=True)
     results = {}
     for residual in (False, True):
@@ -54,7 +58,7 @@ def main() -> None:
                 train.set_seed(seed)
                 model = models.resnet(depth, in_channels=1, width=width, residual=residual)
                 start, start_cpu = time.perf_counter(), time.process_time()
-                h = train.fit(model, (X, y), epochs=epochs, batch_size=50, lr=args.lr, optimizer="sgd",
+                h = train.fit(model, (X, y), epochs=epochs, batch_size=batch_size, lr=args.lr, optimizer="sgd",
                               schedule=args.schedule, device=device, seed=seed, progress=False)
                 secs.append(time.perf_counter() - start)
                 cpu.append(time.process_time() - start_cpu)
