@@ -142,3 +142,115 @@ def test_positive_weight_is_torch_pos_weight_and_extra_keeps_the_grid():
     assert sum(isinstance(m, torch.nn.Conv2d) for m in net.features) == 6
     with pytest.raises(ValueError, match="extra"):
         detection.GridDetector(extra=-1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 4))
+def test_unmirror_outputs_of_the_mirrored_scene_are_the_outputs_of_the_scene(seed, n):
+    """Perfect outputs for the mirrored objects, put back by unmirror_outputs, are the perfect outputs
+    for the objects themselves (centres kept off the cell borders, where a mirror changes the cell)."""
+    from cnnlib.recipes import detection as recipe
+
+    rng = np.random.default_rng(seed)
+    size, grid, anchor = 48, 6, 14.0
+    cells = rng.choice(grid * grid, n, replace=False)
+    objs = []
+    for c in cells:
+        row, col = divmod(int(c), grid)
+        h, w = rng.uniform(4, 20, 2)
+        cx, cy = (col + rng.uniform(0.05, 0.95)) * 8, (row + rng.uniform(0.05, 0.95)) * 8
+        objs.append([rng.integers(1, 3), cx - w / 2, cy - h / 2, h, w])
+    objs = np.array(objs)
+    _, flipped = recipe.mirrored(torch.zeros(1, 1, size, size), [objs])
+    direct = perfect_outputs(detection.encode_targets([objs], size=size, grid=grid, anchor=anchor), 2)
+    back = detection.unmirror_outputs(perfect_outputs(detection.encode_targets(flipped, size=size, grid=grid,
+                                                                               anchor=anchor), 2))
+    held = direct[:, 0] > 0  # the cells that hold an object (elsewhere only the objectness matters)
+    assert torch.equal(back[:, 0], direct[:, 0])
+    assert torch.allclose(back.permute(0, 2, 3, 1)[held], direct.permute(0, 2, 3, 1)[held], atol=1e-4)
+    dets = detection.decode_detections(back, size=size, anchor=anchor)[0][0]
+    truth = boxes.box_convert(objs[:, 1:], "xyhw", "xyxy")
+    assert np.allclose(np.sort(dets, 0), np.sort(truth, 0), atol=1e-3)
+
+
+def test_detector_outputs_mirror_average_and_batches():
+    torch.manual_seed(0)
+    net = detection.GridDetector(width=4).eval()
+    x = torch.rand(5, 1, 32, 32)
+    with torch.no_grad():
+        plain, mirrored = net(x), net(x.flip(-1))
+    assert torch.allclose(detection.detector_outputs(net, x, batch_size=2), plain, atol=1e-6)
+    both = detection.detector_outputs(net, x, mirror=True, batch_size=3)
+    assert torch.allclose(both, (plain + detection.unmirror_outputs(mirrored)) / 2, atol=1e-6)
+    # a scene that is its own mirror image: averaging changes nothing but the t_x channel's oddness
+    sym = torch.cat([x[..., :16], x[..., :16].flip(-1)], -1)
+    with torch.no_grad():
+        out = net(sym)
+    assert torch.allclose(detection.unmirror_outputs(out)[:, [0, 2, 3, 4, 5, 6]], out[:, [0, 2, 3, 4, 5, 6]].flip(-1),
+                          atol=1e-6)
+    with pytest.raises(ValueError, match="outputs"):
+        detection.unmirror_outputs(torch.zeros(2, 7, 4))
+    with pytest.raises(TypeError, match="mirror"):
+        detection.detector_outputs(net, x, mirror="yes")
+
+
+def _page_cell(cell_id):
+    import pathlib
+
+    import nbformat
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "chapters" / "6-6-beyond" / "4-detection.ipynb"
+    return next(c.source for c in nbformat.read(path, 4).cells if c.get("id") == cell_id)
+
+
+def test_page_and_trained_detector_share_one_cached_entry(monkeypatch, tmp_path, capsys):
+    """Page 6.6.4's training cell, run as it stands, and recipe.trained_detector reach the same
+    cached_fit entry (tiny scenes and one epoch stand in for the real ones): the page trains, the
+    recipe loads, with identical weights."""
+    import time
+
+    from cnnlib import scenes, train
+    from cnnlib.recipes import detection as recipe
+
+    monkeypatch.setenv("CNNBOOK_DATA", str(tmp_path))
+    tiny = scenes.shape_scenes(12, seed=recipe.TRAIN_SEED, **recipe.SCENE)
+    monkeypatch.setattr(recipe, "detection_scenes", lambda quick: (tiny, tiny, tiny))
+    monkeypatch.setattr(recipe, "_EPOCHS", {True: 1, False: 1})
+    data, _ = recipe.training_data(tiny)
+    page = {"QUICK": True, "data": data, "device": torch.device("cpu"), "recipe": recipe, "train": train,
+            "torch": torch, "time": time}
+    exec(_page_cell("2b3254c0"), page)  # the page's training cell: seeds 0 and 1
+    assert "training cost on this machine" in capsys.readouterr().out
+    entries = sorted(p.name for p in (tmp_path / "weights").glob(f"{recipe.NAME}-s0-*.pt"))
+    assert len(entries) == 1
+    model, history = recipe.trained_detector(True, seed=0, device="cpu", verbose=True)
+    assert "Loaded the trained weights" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "weights").glob(f"{recipe.NAME}-s0-*.pt")) == entries
+    assert not model.training and model.anchor == recipe.anchor_size(tiny.objects)
+    for a, b in zip(page["models"][0].state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b)
+    # another seed is another entry: the page's seed 1 is loaded by trained_detector(seed=1)
+    recipe.trained_detector(True, seed=1, device="cpu", verbose=True)
+    assert "Loaded the trained weights" in capsys.readouterr().out
+
+
+def test_recipe_mirrored_and_settings():
+    from cnnlib.recipes import detection as recipe
+
+    quick, full = recipe.detection_recipe(True), recipe.detection_recipe(False)
+    assert quick["loss_fn"] is recipe.loss and "seed" not in quick and full["epochs"] > quick["epochs"]
+    assert {recipe.TRAIN_SEED, recipe.VAL_SEED, recipe.TEST_SEED} == {11, 12, 13}  # three distinct sets
+    images = torch.rand(2, 1, 8, 8)
+    objects = [np.array([[1, 1, 2, 3, 4]]), np.array([[2, 0, 0, 8, 8], [1, 5, 1, 2, 3]])]
+    flipped, moved = recipe.mirrored(images, objects)
+    for o, m in zip(objects, moved):  # the box of the mirrored pixels, computed from masks
+        for row, new in zip(o, m):
+            mask = np.zeros((8, 8), bool)
+            mask[int(row[2]):int(row[2] + row[3]), int(row[1]):int(row[1] + row[4])] = True
+            cols = np.flatnonzero(mask[:, ::-1].any(0))
+            assert new[1] == cols[0] and new[4] == cols[-1] - cols[0] + 1 and (new[[0, 2, 3]] == row[[0, 2, 3]]).all()
+    assert torch.equal(flipped.flip(-1), images)
+    with pytest.raises(ValueError, match="objects"):
+        recipe.mirrored(images, objects[:1])
+    with pytest.raises(TypeError, match="quick"):
+        recipe.detection_recipe("yes")

@@ -33,11 +33,11 @@ import torch
 from scipy import ndimage
 from torch import nn
 
-from .._validation import as_array, check_choice, nonnegative_int, positive_int
+from .._validation import as_array, check_bool, check_choice, nonnegative_int, positive_int
 from ..boxes import average_precision, box_convert, mean_average_precision, nms
 
-__all__ = ["GridDetector", "encode_targets", "decode_detections", "detection_loss", "object_boxes",
-           "component_detections", "tune_component_detections"]
+__all__ = ["GridDetector", "encode_targets", "decode_detections", "detection_loss", "unmirror_outputs",
+           "detector_outputs", "object_boxes", "component_detections", "tune_component_detections"]
 
 
 class GridDetector(nn.Module):
@@ -210,6 +210,59 @@ def detection_loss(outputs: torch.Tensor, targets: torch.Tensor, *, box_weight: 
     box_error = ((box - true[:, 1:5]) ** 2).sum(1).mean()
     classes = nn.functional.cross_entropy(pred[:, 5:], true[:, 5].long())
     return objectness + box_weight * box_error + classes
+
+
+def unmirror_outputs(outputs: torch.Tensor) -> torch.Tensor:
+    """A detector's outputs on mirrored images (flipped left to right), put back in the original frame.
+
+    Cell ``(i, j)`` of the mirror image is cell ``(i, G - 1 - j)`` of the original, and a centre at
+    :math:`\\sigma(t_x)` of the way across a mirrored cell lies at :math:`1 - \\sigma(t_x) =
+    \\sigma(-t_x)` of the way across the original one: the columns are reversed and :math:`t_x`
+    changes sign; the objectness, :math:`t_y`, the log sizes and the class scores stay.
+
+    Examples
+    --------
+    >>> out = torch.zeros(1, 7, 2, 2); out[0, 1, 0, 0] = 2.0  # t_x = 2 in the top-left cell
+    >>> unmirror_outputs(out)[0, 1].tolist()  # now in the top-right cell, with t_x = -2
+    [[0.0, -2.0], [0.0, 0.0]]
+    """
+    if not isinstance(outputs, torch.Tensor) or outputs.ndim != 4 or outputs.shape[1] < 6:
+        raise ValueError(f"outputs must be a tensor of shape (B, 5 + num_classes, G, G), got "
+                         f"{tuple(getattr(outputs, 'shape', ())) or type(outputs).__name__}")
+    back = outputs.flip(-1).clone()
+    back[:, 1] = -back[:, 1]
+    return back
+
+
+def detector_outputs(model: nn.Module, images: torch.Tensor, *, mirror: bool = False, batch_size: int = 250,
+                     device=None) -> torch.Tensor:
+    """The model's raw outputs on ``images`` (on the CPU, float), ``batch_size`` images at a time.
+
+    With ``mirror=True``, the outputs on the images and on their mirror images
+    (:func:`unmirror_outputs`) are averaged, number by number: *test-time augmentation*. The
+    objects look the same in a mirror, so the two views are two opinions on one scene, and their
+    mean is steadier than either. The model is put in evaluation mode.
+
+    Examples
+    --------
+    >>> net = GridDetector(width=4)
+    >>> detector_outputs(net, torch.zeros(3, 1, 32, 32), mirror=True, batch_size=2).shape
+    torch.Size([3, 7, 4, 4])
+    """
+    check_bool(mirror, "mirror")
+    batch_size = positive_int(batch_size, "batch_size")
+    if device is None:
+        device = next(model.parameters()).device
+    model.eval()
+    parts = []
+    with torch.no_grad():
+        for x in images.split(batch_size):
+            x = x.to(device)
+            out = model(x).float().cpu()
+            if mirror:
+                out = (out + unmirror_outputs(model(x.flip(-1)).float().cpu())) / 2
+            parts.append(out)
+    return torch.cat(parts)
 
 
 def object_boxes(objects):
