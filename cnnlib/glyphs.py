@@ -24,11 +24,12 @@ __all__ = ["glyph_identities"]
 
 
 def _segment_distance(rows, cols, p, q):
-    """Distance of every pixel centre to the segment p-q (points as (row, col))."""
+    """Distance of every pixel centre to each segment p[k]-q[k] (points as (row, col)): shape (K, *rows.shape)."""
     d = q - p
-    length2 = max(float(d @ d), 1e-9)
-    t = np.clip(((rows - p[0]) * d[0] + (cols - p[1]) * d[1]) / length2, 0.0, 1.0)
-    return np.hypot(rows - p[0] - t * d[0], cols - p[1] - t * d[1])
+    length2 = np.maximum((d * d).sum(1), 1e-9)[:, None, None]
+    p0, p1, d0, d1 = (v[:, None, None] for v in (p[:, 0], p[:, 1], d[:, 0], d[:, 1]))
+    t = np.clip(((rows - p0) * d0 + (cols - p1) * d1) / length2, 0.0, 1.0)
+    return np.hypot(rows - p0 - t * d0, cols - p1 - t * d1)
 
 
 def glyph_identities(n_identities: int, per_identity: int, *, seed: int = 0, first: int = 0, size: int = 28,
@@ -101,7 +102,7 @@ def glyph_identities(n_identities: int, per_identity: int, *, seed: int = 0, fir
             rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
             a, b = ((x - 0.5) @ rot.T + 0.5 + shift for x in (a, b))
             width = sample_rng.uniform(0.9, 1.6) * size / 28
-            d = np.min([_segment_distance(rows, cols, p * size, q * size) for p, q in zip(a, b)], axis=0)
+            d = _segment_distance(rows, cols, a * size, b * size).min(axis=0)
             image = np.clip(width + 0.5 - d, 0.0, 1.0)  # a pen of half-width `width`, one pixel of soft edge
             images[i * per_identity + j] = np.clip(image + noise * sample_rng.standard_normal((size, size)), 0, 1)
     return ImageDataset(torch.from_numpy(images).unsqueeze(1), torch.from_numpy(labels),

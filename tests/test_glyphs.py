@@ -38,3 +38,19 @@ def test_errors(kwargs, match):
     args = {"n_identities": 2, "per_identity": 2} | kwargs
     with pytest.raises(ValueError, match=match):
         glyphs.glyph_identities(**args)
+
+
+@settings(max_examples=30, deadline=None)
+@given(points=st.lists(st.tuples(*[st.floats(-5, 20, allow_nan=False)] * 4), min_size=1, max_size=4))
+def test_segment_distance_matches_brute_force(points):
+    """Distance of each pixel centre to each segment, against the closest of 2,001 points along it."""
+    rows, cols = np.mgrid[0:6, 0:5] + 0.5
+    p = np.array([pt[:2] for pt in points])
+    q = np.array([pt[2:] for pt in points])
+    got = glyphs._segment_distance(rows, cols, p, q)
+    t = np.linspace(0, 1, 2001)
+    for k in range(len(p)):
+        along = p[k] + t[:, None] * (q[k] - p[k])  # (2001, 2) points of the segment
+        brute = np.hypot(rows[..., None] - along[:, 0], cols[..., None] - along[:, 1]).min(-1)
+        step = np.hypot(*(q[k] - p[k])) / 2000
+        assert np.all(got[k] <= brute + 1e-9) and np.all(got[k] >= brute - step)
