@@ -138,3 +138,37 @@ def test_no_centre_gives_one_instance():
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+masks = st.integers(0, 10_000).map(lambda seed: np.random.default_rng(seed).random((12, 14)) < 0.55)
+
+
+@settings(max_examples=40, deadline=None)
+@given(masks, st.integers(1, 4), st.sampled_from([0.0, 1.0, 2.0]))
+def test_watershed_splits_components_and_covers_the_mask(mask, min_distance, min_height):
+    """Each watershed region lies in one connected component; regions cover exactly the mask; >= 1 per component."""
+    ws = instances.watershed_instances(mask, min_distance, min_height=min_height)
+    assert ((ws > 0) == mask).all()
+    components = measure.label(mask, connectivity=1)  # oracle: scikit-image's components
+    for region in np.unique(ws[ws > 0]):
+        assert len(np.unique(components[ws == region])) == 1
+    assert len(np.unique(ws[ws > 0])) >= components.max()
+
+
+def test_watershed_cuts_a_waist_not_a_square():
+    two = np.zeros((9, 19), bool)
+    two[1:8, 1:8] = two[1:8, 11:18] = True
+    two[4, 8:11] = True  # a bridge one pixel wide
+    ws = instances.watershed_instances(two, 2)
+    assert len(np.unique(ws[ws > 0])) == 2 and ws[4, 4] != ws[4, 14]
+    square = np.zeros((9, 9), bool)
+    square[1:8, 1:8] = True
+    assert np.unique(instances.watershed_instances(square, 2)).tolist() == [0, 1]
+    assert instances.watershed_instances(np.zeros((2, 5, 5), bool)).shape == (2, 5, 5)
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(min_distance=0), "min_distance"), (dict(min_distance=1.5), "min_distance"),
+                                           (dict(min_height=-1.0), "min_height")])
+def test_watershed_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        instances.watershed_instances(np.ones((4, 4), bool), **kwargs)
