@@ -399,6 +399,12 @@ class UNet(nn.Module):
         A batch normalization after each 3 x 3 convolution, before its ReLU.
     standardize : bool, default False
         Begin with :func:`standardizer` (each image to mean 0, standard deviation 1).
+    skip : bool, default True
+        ``False`` removes the two skip connections and nothing else, for a controlled comparison:
+        each transposed convolution then gives twice as many channels (4w at H/2, 2w at H), so
+        that every later layer receives as many channels as with the skips and has the same
+        weights; only the two transposed convolutions grow (the network gains
+        :math:`40 w^2 + 3 w` parameters).
 
     Shape
     -----
@@ -409,6 +415,8 @@ class UNet(nn.Module):
     >>> net = UNet()
     >>> net(torch.zeros(2, 1, 32, 32)).shape
     torch.Size([2, 3, 32, 32])
+    >>> [sum(p.numel() for p in UNet(skip=s).parameters()) for s in (True, False)]
+    [29339, 31923]
     >>> UNet()(torch.zeros(1, 1, 30, 32))
     Traceback (most recent call last):
     ...
@@ -416,19 +424,22 @@ class UNet(nn.Module):
     """
 
     def __init__(self, num_classes: int = 3, in_channels: int = 1, *, width: int = 8, batch_norm: bool = False,
-                 standardize: bool = False):
+                 standardize: bool = False, skip: bool = True):
         super().__init__()
         num_classes, in_channels, width = (positive_int(v, n) for v, n in
                                            ((num_classes, "num_classes"), (in_channels, "in_channels"), (width, "width")))
         check_bool(batch_norm, "batch_norm")
         check_bool(standardize, "standardize")
+        check_bool(skip, "skip")
+        self.skip = skip
+        lifted = 1 if skip else 2  # without skips, the lifted maps fill the channels the encoder's maps took
         self.standardize = standardizer(in_channels) if standardize else nn.Identity()
         self.down1 = _double_conv(in_channels, width, batch_norm)
         self.down2 = _double_conv(width, 2 * width, batch_norm)
         self.bottom = _double_conv(2 * width, 4 * width, batch_norm)
-        self.lift2 = nn.ConvTranspose2d(4 * width, 2 * width, 2, stride=2)
+        self.lift2 = nn.ConvTranspose2d(4 * width, lifted * 2 * width, 2, stride=2)
         self.up2 = _double_conv(4 * width, 2 * width, batch_norm)
-        self.lift1 = nn.ConvTranspose2d(2 * width, width, 2, stride=2)
+        self.lift1 = nn.ConvTranspose2d(2 * width, lifted * width, 2, stride=2)
         self.up1 = _double_conv(2 * width, width, batch_norm)
         self.classify = nn.Conv2d(width, num_classes, kernel_size=1)
 
@@ -441,6 +452,11 @@ class UNet(nn.Module):
         d1 = self.down1(self.standardize(x))  # (B, w, H, W)
         d2 = self.down2(nn.functional.max_pool2d(d1, 2))  # (B, 2w, H/2, W/2)
         b = self.bottom(nn.functional.max_pool2d(d2, 2))  # (B, 4w, H/4, W/4)
+        if not self.skip:  # the same channel counts, filled by the lifted maps alone
+            return self.classify(self.up1(self.lift1(self.up2(self.lift2(b)))))
         u2 = self.up2(torch.cat([self.lift2(b), d2], dim=1))  # skip connection from down2
         u1 = self.up1(torch.cat([self.lift1(u2), d1], dim=1))  # skip connection from down1
         return self.classify(u1)
+
+    def extra_repr(self) -> str:
+        return "" if self.skip else "skip=False"
