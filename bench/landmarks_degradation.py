@@ -38,7 +38,7 @@ def main() -> None:
     device = torch.device(args.device) if args.device else train.get_device()
     mnist = data.load_mnist(train=True, verbose=False)
     if args.quick:  # the page's QUICK setting
-        depths, seeds, n_train, width, epochs = (8, 14, 20), (0, 1), 900, 4, 10
+        depths, seeds, n_train, width, epochs = (8, 14, 20), (0, 1), 600, 4, 12
     else:
         depths, seeds, n_train, width, epochs = (8, 20, 32, 44, 56), (0, 1, 2), 5000, 16, 24
     epochs = args.epochs or epochs
