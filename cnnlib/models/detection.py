@@ -12,7 +12,9 @@ responsible for it and predicts, from the feature vector the backbone computed t
 
 :func:`encode_targets` turns lists of boxes into that layout, :func:`decode_detections` turns
 the network's output back into boxes (with :func:`cnnlib.boxes.nms`), and
-:func:`detection_loss` is the loss. :func:`object_boxes` reads the true boxes of a
+:func:`detection_loss` is the loss; :func:`detector_outputs` runs a model over many images,
+optionally averaging each image's outputs with those of its mirror image (:func:`unmirror_outputs`
+puts the mirror's back in the image's frame). :func:`object_boxes` reads the true boxes of a
 :class:`cnnlib.scenes.SceneDataset`; :func:`component_detections` (tuned by
 :func:`tune_component_detections`) is the non-learned baseline: every connected blob of pixels
 that differ from the median grey level is a detection.
