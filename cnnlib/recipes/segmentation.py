@@ -91,8 +91,8 @@ def class_weights(masks, num_classes: int = 3) -> torch.Tensor:
     Examples
     --------
     >>> masks = torch.tensor([0] * 12 + [1] * 3 + [2])   # shares 3/4, 3/16, 1/16
-    >>> class_weights(masks).round(decimals=3).tolist()
-    [0.42, 0.84, 1.74]
+    >>> [round(float(w), 3) for w in class_weights(masks)]
+    [0.464, 0.928, 1.608]
     """
     if not isinstance(masks, torch.Tensor) or masks.dtype.is_floating_point or masks.dtype == torch.bool:
         got = f"{masks.dtype} tensor" if isinstance(masks, torch.Tensor) else type(masks).__name__
@@ -180,7 +180,7 @@ def trained_segmenter(quick: bool | None = None, *, seed: int = 0, device=None, 
     before building :func:`segmentation_unet`) and same settings (:func:`segmentation_recipe`,
     with ``seed``) as the page, through :func:`cnnlib.train.cached_fit` under :data:`UNET_NAME`:
     after the page has run, this loads its weights; before, it trains them (the quick run: about
-    10 s on one thread of a CPU).
+    10 s of CPU time on one thread; longer on busy cores).
 
     Parameters
     ----------
