@@ -18,7 +18,6 @@ Chapter 6, Section 6.6 (Figure 6.16, landmark detection).
 """
 from __future__ import annotations
 
-import functools
 import itertools
 from dataclasses import dataclass
 
@@ -210,10 +209,18 @@ def _point_sets(value, name: str, num_points: int | None = None) -> torch.Tensor
     return value
 
 
-@functools.lru_cache(maxsize=None)
+#: All k! orders of k points per (k, device), made once (no copy to the GPU inside a CUDA-graph capture). A plain
+#: dict, not ``functools.lru_cache``: ``cached_fit`` keys ``keypoint_loss`` by the code and values it reads, and an
+#: lru_cache wrapper shows there only as its repr, whose address changes from run to run (a cache miss every run).
+_ORDERS: dict = {}
+
+
 def _orders(k: int, device: torch.device) -> torch.Tensor:
-    """All k! orders of k points, shape (k!, k), made once per device (no copy to the GPU inside a CUDA-graph capture)."""
-    return torch.tensor(list(itertools.permutations(range(k))), device=device)
+    """All k! orders of k points, shape (k!, k), on ``device``."""
+    key = (k, str(device))
+    if key not in _ORDERS:
+        _ORDERS[key] = torch.tensor(list(itertools.permutations(range(k))), device=device)
+    return _ORDERS[key]
 
 
 def keypoint_loss(pred: torch.Tensor, target: torch.Tensor, *, matched: bool = True) -> torch.Tensor:

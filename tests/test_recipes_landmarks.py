@@ -68,3 +68,15 @@ def test_page_and_functions_share_entries(entries, monkeypatch):
             fn(True, seed=0, device="cpu", verbose=False)
     assert set(entries) <= page, (entries, page)
     assert len(set(entries)) == 2
+
+
+def test_loss_keys_are_the_same_in_every_run():
+    """The losses key cached_fit identically in two fresh interpreters (an address in the key would miss every run)."""
+    import subprocess
+    import sys
+
+    code = ("from cnnlib.train.cache import setting_key; from cnnlib import keypoints, instances; "
+            "print(setting_key(keypoints.keypoint_loss), setting_key(instances.instance_loss))")
+    keys = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)]
+    assert keys[0] == keys[1] and " at 0x" not in keys[0]
