@@ -479,14 +479,8 @@ def trained_lenet5(quick: bool | None = None, *, device=None, verbose: bool = Tr
     train_set, val_set, _ = data.mnist_splits(quick, verbose=verbose)
     train.set_seed(0)
     model = lenet5()
-    # If it has to train: one thread per free core, as the training pages choose (page 6.4.2), so
-    # that a page calling this on busy cores does not crawl; the caller's thread count comes back.
-    callers_threads = torch.get_num_threads()
-    train.use_threads(verbose=False)
-    try:
+    with train.threads_while_training():  # if it has to train: one thread per free core (page 6.4.2)
         history = train.cached_fit(model, train_set, val_set, name="lenet5-mnist", device=device, progress=progress,
                                    verbose=verbose, **lenet5_recipe(quick))
-    finally:
-        torch.set_num_threads(callers_threads)
     model.eval()
     return model, history

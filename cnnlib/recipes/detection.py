@@ -169,14 +169,9 @@ def trained_detector(quick: bool | None = None, *, seed: int = 0, device=None, v
     data, anchor = training_data(train_set)
     train.set_seed(seed)
     model = detector(quick)
-    callers_threads = torch.get_num_threads()
-    if device.type == "cpu":
-        train.use_threads(verbose=False)
-    try:
+    with train.threads_while_training():  # if it has to train: one thread per free core (page 6.4.2)
         history = train.cached_fit(model, data, name=f"{NAME}-s{seed}", device=device, seed=seed, progress=False,
                                    verbose=verbose, **detection_recipe(quick))
-    finally:
-        torch.set_num_threads(callers_threads)
     model.eval()
     model.anchor = anchor
     return model, history

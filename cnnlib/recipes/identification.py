@@ -14,8 +14,6 @@ Chapter 6, Section 6.6 (siamese networks, the triplet loss (6.27)).
 """
 from __future__ import annotations
 
-import torch
-
 from .._validation import check_bool, nonnegative_int
 
 __all__ = ["EMBEDDING_DIM", "NAME", "glyph_splits", "identification_recipe", "trained_embedding"]
@@ -105,13 +103,8 @@ def trained_embedding(quick: bool | None = None, *, seed: int = 0, device=None, 
     train_set, _, _ = glyph_splits(quick)
     train.set_seed(seed)
     model = models.SiameseNetwork(embedding_dim=EMBEDDING_DIM)
-    callers_threads = torch.get_num_threads()
-    if device.type == "cpu":
-        train.use_threads(verbose=False)  # one thread per free core if it has to train (page 6.4.2)
-    try:
+    with train.threads_while_training():  # if it has to train: one thread per free core (page 6.4.2)
         history = train.cached_fit(model, train_set, name=NAME, fit_fn=train.fit_triplets, device=device,
                                    verbose=verbose, **dict(identification_recipe(quick), seed=seed))
-    finally:
-        torch.set_num_threads(callers_threads)
     model.eval()
     return model, history

@@ -203,13 +203,9 @@ def trained_localizer(quick: bool | None = None, *, seed: int = 0, device=None, 
     train_set, _ = localization_scenes(quick)
     train.set_seed(seed)
     model = localizer_model(head, size=train_set.images.shape[-1])
-    callers_threads = torch.get_num_threads()
-    train.use_threads(verbose=False)  # if it has to train: one thread per free core, as the page does
-    try:
+    with train.threads_while_training():  # if it has to train: one thread per free core (page 6.4.2)
         history = train.cached_fit(model, (train_set.images, localization_targets(train_set)), name=f"localizer-{head}",
                                    device=device, seed=seed, progress=False, verbose=verbose,
                                    **localization_recipe(quick))
-    finally:
-        torch.set_num_threads(callers_threads)
     model.eval()
     return model, history

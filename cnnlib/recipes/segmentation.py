@@ -210,12 +210,8 @@ def trained_segmenter(quick: bool | None = None, *, seed: int = 0, device=None, 
     train_set, _ = segmentation_scenes(quick)
     train.set_seed(seed)
     model = segmentation_unet()
-    callers_threads = torch.get_num_threads()  # one thread per free core if it has to train (page 6.4.2)
-    train.use_threads(verbose=False)
-    try:
+    with train.threads_while_training():  # if it has to train: one thread per free core (page 6.4.2)
         history = train.cached_fit(model, (train_set.images, train_set.masks), name=UNET_NAME, device=device,
                                    progress=False, verbose=verbose, **dict(recipe, seed=seed))
-    finally:
-        torch.set_num_threads(callers_threads)
     model.eval()
     return model, history

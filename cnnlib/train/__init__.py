@@ -48,9 +48,9 @@ from .cache import cached_fit
 from .device import QUICK_ENV, get_device, quick_run, set_seed
 from .loop import OPTIMIZERS, SCHEDULES, EagerStep, History, fit
 from .scoring import count_trainable, evaluate, freeze, plot_history, predict, unfreeze
-from .threads import available_cpus, use_threads
+from .threads import available_cpus, threads_while_training, use_threads
 from .triplets import fit_triplets
 
 __all__ = ["get_device", "quick_run", "QUICK_ENV", "set_seed", "History", "fit", "EagerStep", "OPTIMIZERS",
            "SCHEDULES", "cached_fit", "evaluate", "predict", "plot_history", "freeze", "unfreeze", "count_trainable",
-           "use_threads", "available_cpus", "fit_triplets"]
+           "use_threads", "threads_while_training", "available_cpus", "fit_triplets"]

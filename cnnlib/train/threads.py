@@ -1,13 +1,14 @@
 """How many CPU threads torch uses for training: chosen by the page, not left to chance."""
 from __future__ import annotations
 
+import contextlib
 import os
 
 import torch
 
 from .._validation import positive_int
 
-__all__ = ["available_cpus", "use_threads"]
+__all__ = ["available_cpus", "use_threads", "threads_while_training"]
 
 
 def available_cpus() -> int:
@@ -82,3 +83,28 @@ def use_threads(n: int | None = None, *, verbose: bool = True) -> int:
     if verbose:
         print(f"torch uses {n} CPU thread{'s' if n > 1 else ''} ({why}).")
     return n
+
+
+@contextlib.contextmanager
+def threads_while_training():
+    """Within the ``with`` block, one thread per free core (:func:`use_threads`, silently); the
+    caller's thread count comes back afterwards, even on an error.
+
+    For library functions that may have to train (``trained_lenet5`` and the ``trained_*``
+    functions of :mod:`cnnlib.recipes`): a page that calls one on busy cores before the weights
+    are cached does not crawl, and its own thread setting is left as it was.
+
+    Examples
+    --------
+    >>> before = torch.get_num_threads()
+    >>> with threads_while_training() as n:
+    ...     n >= 1
+    True
+    >>> torch.get_num_threads() == before
+    True
+    """
+    callers_threads = torch.get_num_threads()
+    try:
+        yield use_threads(verbose=False)
+    finally:
+        torch.set_num_threads(callers_threads)
