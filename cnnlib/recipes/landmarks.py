@@ -30,9 +30,9 @@ CROWD = dict(size=32, max_objects=4, min_size=8, max_size=16, empty=0.0, contras
 _KEYPOINT_SCENES = {True: 2_500, False: 20_000}
 _INSTANCE_SCENES = {True: 2_000, False: 20_000}
 
-_KEYPOINTS_QUICK = dict(epochs=2, batch_size=32, lr=1e-2)
+_KEYPOINTS_QUICK = dict(epochs=3, batch_size=32, lr=1e-2, channels_last=True)
 _KEYPOINTS_FULL = dict(epochs=10, batch_size=32, lr=1e-2)
-_INSTANCES_QUICK = dict(epochs=5, batch_size=32, lr=3e-3)
+_INSTANCES_QUICK = dict(epochs=8, batch_size=32, lr=3e-3, channels_last=True)
 _INSTANCES_FULL = dict(epochs=20, batch_size=32, lr=3e-3)
 
 
@@ -60,14 +60,15 @@ def keypoints_recipe(quick: bool) -> dict:
     """The keyword arguments of :func:`cnnlib.train.fit` with which page 6.6.5 trains its keypoint regressor.
 
     The matched loss :func:`cnnlib.keypoints.keypoint_loss`, a one-cycle schedule and seed 0;
-    the quick run (a CPU) takes 2 epochs of mini-batches of 32 at a peak rate of 0.01, the full
-    run (a GPU) 10 epochs.
+    the quick run (a CPU) takes 3 epochs of mini-batches of 32 at a peak rate of 0.01 in the
+    channels-last layout (on one CPU thread about a quarter faster here than the default layout,
+    for this network and the instance network alike), the full run (a GPU) 10 epochs.
 
     Examples
     --------
     >>> r = keypoints_recipe(True)
     >>> r["epochs"], r["loss_fn"].__name__, keypoints_recipe(False)["epochs"]
-    (2, 'keypoint_loss', 10)
+    (3, 'keypoint_loss', 10)
     """
     check_bool(quick, "quick")
     return dict(schedule="onecycle", loss_fn=keypoints.keypoint_loss, seed=0,
@@ -78,14 +79,14 @@ def instances_recipe(quick: bool) -> dict:
     """The keyword arguments of :func:`cnnlib.train.fit` with which page 6.6.5 trains its instance network.
 
     The loss :func:`cnnlib.instances.instance_loss` (object and centre maps, offsets), a
-    one-cycle schedule and seed 0; the quick run takes 5 epochs of mini-batches of 32 at a peak
-    rate of 0.003, the full run 20 epochs.
+    one-cycle schedule and seed 0; the quick run takes 8 epochs of mini-batches of 32 at a peak
+    rate of 0.003 (channels-last on the CPU), the full run 20 epochs.
 
     Examples
     --------
     >>> r = instances_recipe(True)
     >>> r["epochs"], r["loss_fn"].__name__, instances_recipe(False)["epochs"]
-    (5, 'instance_loss', 20)
+    (8, 'instance_loss', 20)
     """
     check_bool(quick, "quick")
     return dict(schedule="onecycle", loss_fn=instances.instance_loss, seed=0,
