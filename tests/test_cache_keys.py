@@ -102,3 +102,20 @@ def test_a_loss_function_no_longer_retrains_every_run(tmp_path):
     torch.manual_seed(0)
     train.cached_fit(nn.Linear(2, 2), _data(), **kwargs)
     assert len(list(tmp_path.glob("weights/loss-*.pt"))) == 1
+
+
+def test_wrapped_functions_key_by_what_they_wrap():
+    """functools.lru_cache's wrapper has no code and a repr with an address: key by __wrapped__."""
+    import functools
+
+    @functools.lru_cache(maxsize=None)
+    def grid(n):
+        return torch.arange(n)
+
+    @functools.lru_cache(maxsize=None)
+    def other(n):
+        return torch.arange(n) + 1
+
+    assert " at 0x" not in callable_key(grid)
+    assert callable_key(grid) == callable_key(grid)
+    assert callable_key(grid) != callable_key(other)

@@ -13,8 +13,6 @@ Chapter 6, Section 6.6 (Figure 6.16, landmark detection and instance segmentatio
 """
 from __future__ import annotations
 
-import torch
-
 from .. import instances, keypoints
 from .._validation import check_bool, nonnegative_int
 
@@ -105,13 +103,9 @@ def _cached(build, data, recipe, name, quick, seed, device, verbose):
     train_data = data(quick)
     train.set_seed(seed)
     model = build()
-    callers_threads = torch.get_num_threads()
-    train.use_threads(verbose=False)  # if it has to train: one thread per free core, as the page does
-    try:
+    with train.threads_while_training():  # if it has to train: one thread per free core (page 6.4.2)
         history = train.cached_fit(model, train_data, name=name, device=device, progress=False, verbose=verbose,
                                    **dict(recipe(quick), seed=seed))
-    finally:
-        torch.set_num_threads(callers_threads)
     model.eval()
     return model, history
 

@@ -114,10 +114,19 @@ def callable_key(fn, *, _seen=None) -> str:
         return json.dumps(["method", callable_key(fn.__func__, _seen=seen), _value_key(fn.__self__, seen)])
     code = getattr(fn, "__code__", None)
     name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
+    if code is None and callable(getattr(fn, "__wrapped__", None)):  # functools.lru_cache, wraps
+        return json.dumps(["wrapped", type(fn).__qualname__, callable_key(fn.__wrapped__, _seen=seen)])
     if code is None:  # a builtin, a class, or an object with __call__ (nn.Module losses)
         if isinstance(fn, (type, types.BuiltinFunctionType)):
             return name
-        return json.dumps(["object", _value_key(fn, seen) if isinstance(fn, nn.Module) else repr(fn)])
+        if isinstance(fn, nn.Module):
+            return json.dumps(["object", _value_key(fn, seen)])
+        text = repr(fn)
+        if " at 0x" in text:  # an object whose repr is its address: its class and its __call__
+            call = getattr(type(fn), "__call__", None)
+            return json.dumps(["object", type(fn).__module__ + "." + type(fn).__qualname__,
+                               callable_key(call, _seen=seen) if getattr(call, "__code__", None) else None])
+        return json.dumps(["object", text])
     if id(fn) in seen:
         return json.dumps(["recursive", name])
     seen.add(id(fn))
