@@ -119,3 +119,25 @@ def test_wrapped_functions_key_by_what_they_wrap():
     assert " at 0x" not in callable_key(grid)
     assert callable_key(grid) == callable_key(grid)
     assert callable_key(grid) != callable_key(other)
+
+
+def test_a_docstring_edit_keeps_the_key_a_constant_edit_does_not():
+    def loss(out, target):
+        """First wording."""
+        return 2.0 * nn.functional.mse_loss(out, target)
+
+    def reworded(out, target):
+        """Second wording, longer."""
+        return 2.0 * nn.functional.mse_loss(out, target)
+
+    def rescaled(out, target):
+        """First wording."""
+        return 3.0 * nn.functional.mse_loss(out, target)
+
+    import json
+
+    def body(fn):  # the key without the function's name
+        return json.loads(callable_key(fn))[1:]
+
+    assert body(loss) == body(reworded)
+    assert body(loss) != body(rescaled)

@@ -43,19 +43,20 @@ def fingerprint_data(data, name):
 _PLAIN = (bool, int, float, complex, str, bytes, type(None))
 
 
-def _code_digest(code: types.CodeType) -> str:
-    """SHA-256 of a code object's instructions, constants (nested code included) and names."""
+def _code_digest(code: types.CodeType, doc: str | None = None) -> str:
+    """SHA-256 of a code object's instructions, constants (nested code included) and names;
+    the function's own docstring ``doc`` is left out (editing a docstring must not retrain)."""
     h = hashlib.sha256()
 
-    def feed(c):
+    def feed(c, skip_doc):
         h.update(c.co_code)
         h.update(repr(c.co_names).encode())
-        for const in c.co_consts:
+        for i, const in enumerate(c.co_consts):
             if isinstance(const, types.CodeType):
-                feed(const)
-            else:
+                feed(const, None)
+            elif not (i == 0 and skip_doc is not None and const == skip_doc):
                 h.update(repr(const).encode())
-    feed(code)
+    feed(code, doc)
     return h.hexdigest()[:16]
 
 
@@ -144,7 +145,8 @@ def callable_key(fn, *, _seen=None) -> str:
                 read[g] = _value_key(value, seen)
             except TypeError:
                 read[g] = type(value).__qualname__
-    return json.dumps([name, _code_digest(code), _value_key(list(fn.__defaults__ or ()), seen),
+    doc = fn.__doc__ if isinstance(getattr(fn, "__doc__", None), str) else None
+    return json.dumps([name, _code_digest(code, doc), _value_key(list(fn.__defaults__ or ()), seen),
                        _value_key(dict(fn.__kwdefaults__ or {}), seen), closure, read])
 
 
