@@ -1,4 +1,5 @@
 """train.cached_fit's key for functions among the settings (a loss_fn) and for fit_fn."""
+import json
 import subprocess
 import sys
 import textwrap
@@ -11,36 +12,45 @@ from cnnlib import train
 from cnnlib.train.cache import callable_key, setting_key
 
 SCRIPT = textwrap.dedent("""
-    import sys, torch
+    import json, sys, torch
     from torch import nn
     from cnnlib.train.cache import callable_key
-    GAMMA = float(sys.argv[1])
-    WEIGHTS = torch.tensor([1.0, float(sys.argv[2])])
-
-    def part(out, target):
-        return nn.functional.cross_entropy(out, target, weight=WEIGHTS)
-
-    def loss(out, target, scale=GAMMA):
-        return scale * part(out, target)
-
-    print(callable_key(loss))
+    keys = {}
+    for setting in sys.argv[1:]:
+        gamma, weight = map(float, setting.split(","))
+        namespace = {"nn": nn, "torch": torch, "GAMMA": gamma, "WEIGHTS": torch.tensor([1.0, weight])}
+        exec(
+            "def part(out, target):\\n"
+            "    return nn.functional.cross_entropy(out, target, weight=WEIGHTS)\\n"
+            "def loss(out, target, scale=GAMMA):\\n"
+            "    return scale * part(out, target)\\n",
+            namespace)
+        keys[setting] = callable_key(namespace["loss"])
+    print(json.dumps(keys))
 """)
+SETTINGS = ("20,2", "5,2", "20,3")
 
 
-def _key_in_fresh_interpreter(gamma, weight):
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(gamma), str(weight)], capture_output=True, text=True,
-                          check=True)
-    return done.stdout.strip()
+def _keys_in_fresh_interpreter():
+    done = subprocess.run([sys.executable, "-c", SCRIPT, *SETTINGS], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
 
 
-def test_a_notebook_function_keys_the_same_in_two_interpreters():
-    # repr() would differ (the address); the key must not
-    assert _key_in_fresh_interpreter(20, 2) == _key_in_fresh_interpreter(20, 2)
+@pytest.fixture(scope="module")
+def two_runs():
+    """The keys of the same notebook-like functions in two fresh interpreters."""
+    return _keys_in_fresh_interpreter(), _keys_in_fresh_interpreter()
 
 
-@pytest.mark.parametrize("gamma, weight", [(5, 2), (20, 3)])
-def test_a_changed_constant_or_tensor_it_reads_changes_the_key(gamma, weight):
-    assert _key_in_fresh_interpreter(gamma, weight) != _key_in_fresh_interpreter(20, 2)
+def test_a_notebook_function_keys_the_same_in_two_interpreters(two_runs):
+    first, second = two_runs
+    assert first == second  # repr() would differ (the address); the key must not
+
+
+@pytest.mark.parametrize("setting", ["5,2", "20,3"])
+def test_a_changed_constant_or_tensor_it_reads_changes_the_key(two_runs, setting):
+    first, _ = two_runs
+    assert first[setting] != first["20,2"]
 
 
 def test_closures_defaults_and_partials_enter_the_key():
