@@ -77,7 +77,8 @@ def use_threads(n: int | None = None, *, verbose: bool = True) -> int:
         limit = min(limit, available_cpus())
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         n = max(1, min(limit, available_cpus() - round(load)))
-        why = (f"{available_cpus()} CPU(s) available" + (f", OMP_NUM_THREADS={env}" if env else "")
+        cpus = available_cpus()  # kept short: the line must fit an output box of the book (tests/browser)
+        why = (f"{cpus} CPU{'s' if cpus > 1 else ''}" + (f", OMP_NUM_THREADS={env}" if env else "")
                + f", load average {load:.1f}")
     torch.set_num_threads(n)
     if verbose:
