@@ -22,20 +22,22 @@ def perfect_outputs(targets, num_classes):
     return out
 
 
+def objects_in_distinct_cells(rng, n, grid, *, max_side, cell=8):
+    """n objects (class, x, y, h, w) whose centres fall in n distinct cells of 8 px, away from the borders."""
+    objs = []
+    for c in rng.choice(grid * grid, n, replace=False):
+        row, col = divmod(int(c), grid)
+        h, w = rng.uniform(4, max_side, 2)
+        cx, cy = (col + rng.uniform(0.05, 0.95)) * cell, (row + rng.uniform(0.05, 0.95)) * cell
+        objs.append([rng.integers(1, 3), cx - w / 2, cy - h / 2, h, w])
+    return np.array(objs)
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 4))
 def test_encode_then_decode_recovers_the_boxes(seed, n):
-    rng = np.random.default_rng(seed)
     size, grid, anchor = 64, 8, 16.0
-    # objects whose centres fall in distinct cells
-    cells = rng.choice(grid * grid, n, replace=False)
-    objs = []
-    for c in cells:
-        row, col = divmod(int(c), grid)
-        h, w = rng.uniform(4, 30, 2)
-        cx, cy = (col + rng.uniform(0.05, 0.95)) * 8, (row + rng.uniform(0.05, 0.95)) * 8
-        objs.append([rng.integers(1, 3), cx - w / 2, cy - h / 2, h, w])
-    objs = np.array(objs)
+    objs = objects_in_distinct_cells(np.random.default_rng(seed), n, grid, max_side=30)
     targets = detection.encode_targets([objs], size=size, grid=grid, anchor=anchor)
     assert int(targets[0, 0].sum()) == n
     got_boxes, scores, classes = detection.decode_detections(perfect_outputs(targets, 2), size=size, anchor=anchor,
@@ -151,16 +153,8 @@ def test_unmirror_outputs_of_the_mirrored_scene_are_the_outputs_of_the_scene(see
     for the objects themselves (centres kept off the cell borders, where a mirror changes the cell)."""
     from cnnlib.recipes import detection as recipe
 
-    rng = np.random.default_rng(seed)
     size, grid, anchor = 48, 6, 14.0
-    cells = rng.choice(grid * grid, n, replace=False)
-    objs = []
-    for c in cells:
-        row, col = divmod(int(c), grid)
-        h, w = rng.uniform(4, 20, 2)
-        cx, cy = (col + rng.uniform(0.05, 0.95)) * 8, (row + rng.uniform(0.05, 0.95)) * 8
-        objs.append([rng.integers(1, 3), cx - w / 2, cy - h / 2, h, w])
-    objs = np.array(objs)
+    objs = objects_in_distinct_cells(np.random.default_rng(seed), n, grid, max_side=20)
     _, flipped = recipe.mirrored(torch.zeros(1, 1, size, size), [objs])
     direct = perfect_outputs(detection.encode_targets([objs], size=size, grid=grid, anchor=anchor), 2)
     back = detection.unmirror_outputs(perfect_outputs(detection.encode_targets(flipped, size=size, grid=grid,
